@@ -1,0 +1,24 @@
+"""condpdiff: LoRA fine-tuning -> harvest -> autoencoder -> conditional diffusion -> candidates -> scores -> tables."""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# The paper's configuration unless --configfile names another: a given config replaces
+# it rather than being merged into it (merging would mix in the paper's backbones).
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/finetune.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,142 @@
+"""Config validation, path conventions and helpers shared by every rule file."""
+
+import json
+import shlex
+from pathlib import Path
+
+from snakemake.utils import validate
+
+import condpdiff
+from condpdiff.backbone import backbone_spec, lora_alpha
+from condpdiff.codehash import code_hash
+from condpdiff.tasks import get_task
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+R = config["results_dir"]
+TASKS = list(config["tasks"])
+GPU = 1 if config.get("use_gpu", True) else 0
+GEN = config["generator"]
+
+
+def fail(key, message):
+    raise ValueError(f"config key '{key}': {message}")
+
+
+def is_local_path(text):
+    """A model/data reference is a local path if it looks like one; 'org/name' is a hub id."""
+    return text.startswith((".", "/", "~")) or Path(text).exists()
+
+
+def check_config():
+    """What JSON schema cannot say: known tasks, existing local paths, consistent N."""
+    for task in TASKS:
+        try:
+            get_task(task, config)
+        except KeyError as e:
+            fail("tasks", str(e))
+    data = config["data"]
+    if data["source"] == "local":
+        if "glue_dir" not in data:
+            fail("data.glue_dir", "required when data.source is 'local'")
+        if not Path(data["glue_dir"]).is_dir():
+            fail("data.glue_dir", f"local folder {data['glue_dir']!r} does not exist")
+    for key, spec in config["backbones"].items():
+        model = spec.get("model")
+        if model and is_local_path(model) and not Path(model).expanduser().is_dir():
+            fail(f"backbones.{key}.model", f"local folder {model!r} does not exist")
+    for k in config["lora"]["alpha"]:
+        if not str(k).isdigit():
+            fail("lora.alpha", f"key {k!r} is not a LoRA rank (a positive integer)")
+    for rank in config["lora"]["ranks"]:
+        if str(rank) not in {str(k) for k in config["lora"]["alpha"]}:
+            fail("lora.alpha", f"no alpha for rank {rank}")
+    harvest = config["finetune"].get("harvest_last", 150)
+    for n in [GEN["n"], *config.get("ablations", {}).get("n", [])]:
+        if n > harvest:
+            fail("generator.n", f"n={n} exceeds finetune.harvest_last={harvest}")
+
+
+check_config()
+
+
+wildcard_constraints:
+    backbone="[A-Za-z0-9_]+",
+    task="[A-Za-z0-9_]+",
+    rank=r"\d+",
+    n=r"\d+",
+    layers=r"all|\d+-\d+",
+    norm="task|batch|none",
+
+
+def code(module):
+    """Package version + hash of the step's code: put in params so code changes mark results stale."""
+    return f"{condpdiff.__version__}+{code_hash(module)}"
+
+
+def task_names(wildcards=None):
+    return TASKS
+
+
+def glue_dir():
+    if config["data"]["source"] == "synthetic":
+        return f"{R}/data/glue"
+    return config["data"].get("glue_dir", "")
+
+
+def task_glue_folder(task):
+    t = get_task(task, config)
+    return t.glue_dir or t.name
+
+
+def task_data_files(wildcards):
+    """The tsv files a task reads (none for hub data, which datasets fetches itself)."""
+    if config["data"]["source"] == "hub":
+        return []
+    folder = f"{glue_dir()}/{task_glue_folder(wildcards.task)}"
+    return [f"{folder}/train.tsv", f"{folder}/dev.tsv"]
+
+
+def backbone_model(wildcards):
+    return backbone_spec(config, wildcards.backbone).model
+
+
+def backbone_input(wildcards):
+    """A tiny random backbone is built by a rule; a real one is not a workflow file."""
+    if "tiny_random" in config["backbones"][wildcards.backbone]:
+        return backbone_model(wildcards)
+    return []
+
+
+def target_modules(wildcards):
+    return " ".join(shlex.quote(m) for m in config["backbones"][wildcards.backbone]["target_modules"])
+
+
+def flags(section):
+    """A config section as --flags for a dataclass-configured entry point."""
+    out = []
+    for key, value in config.get(section, {}).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, (list, tuple)):
+            out.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
+        else:
+            out.append(f"{flag} {shlex.quote('none' if value is None else str(value))}")
+    return " ".join(out)
+
+
+def harvest_path(backbone, rank, task):
+    return f"{R}/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
+
+
+GEN_DIR = R + "/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}"
+
+
+def all_harvests(wildcards):
+    return [harvest_path(wildcards.backbone, wildcards.rank, t) for t in TASKS]
+
+
+def all_targets():
+    return [
+        harvest_path(b, r, t) for b in config["backbones"] for r in config["lora"]["ranks"] for t in TASKS
+    ]
