@@ -12,13 +12,14 @@ if not config:
     configfile: "config/config.yaml"
 
 
-
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/finetune.smk"
+include: "workflow/rules/generator.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -41,13 +41,21 @@ def batches(tokenizer, encoded: Encoded, batch_size: int, device):
         yield {k: v.to(device) for k, v in tokenizer.pad(chunk, return_tensors="pt").items()}
 
 
+def pad_batches(tokenizer, encoded: Encoded, batch_size: int, device) -> list[dict]:
+    """All padded batches of a split, built once (scoring many candidates re-uses them)."""
+    return list(batches(tokenizer, encoded, batch_size, device))
+
+
 @torch.no_grad()
-def predict(model, tokenizer, encoded: Encoded, batch_size: int = 128, autocast_dtype=None) -> np.ndarray:
-    """Logits for every example, in the split's original order."""
+def predict(
+    model, tokenizer, encoded: Encoded, batch_size: int = 128, autocast_dtype=None, padded: list | None = None
+) -> np.ndarray:
+    """Logits for every example, in the split's original order (`padded`: batches from `pad_batches`)."""
     model.eval()
     device = next(model.parameters()).device
     outs = []
-    for batch in batches(tokenizer, encoded, batch_size, device):
+    source = padded if padded is not None else batches(tokenizer, encoded, batch_size, device)
+    for batch in source:
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             outs.append(model(**batch).logits.float().cpu())
     logits = torch.cat(outs).numpy() if outs else np.zeros((0, 1))
@@ -56,8 +64,10 @@ def predict(model, tokenizer, encoded: Encoded, batch_size: int = 128, autocast_
     return unsorted
 
 
-def evaluate(model, tokenizer, encoded: Encoded, task: Task, batch_size: int = 128, autocast_dtype=None) -> dict:
-    logits = predict(model, tokenizer, encoded, batch_size, autocast_dtype)
+def evaluate(
+    model, tokenizer, encoded: Encoded, task: Task, batch_size: int = 128, autocast_dtype=None, padded=None
+) -> dict:
+    logits = predict(model, tokenizer, encoded, batch_size, autocast_dtype, padded)
     labels = np.empty_like(encoded.labels)
     labels[encoded.order] = encoded.labels
     preds = metrics.predictions_from_logits(logits, task.is_regression)

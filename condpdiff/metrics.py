@@ -31,6 +31,7 @@ def compute(metric: str, predictions, labels) -> dict[str, float]:
         }
     else:
         raise ValueError(f"unknown metric {metric!r}: expected one of {METRICS}")
-    out = {k: float(v) * 100.0 for k, v in out.items()}
+    # a (near-)constant prediction makes a correlation undefined (NaN): score it 0, as a constant one
+    out = {k: 0.0 if np.isnan(v) else float(v) * 100.0 for k, v in out.items()}
     out["score"] = out[metric]
     return out

@@ -9,56 +9,18 @@ from snakemake.utils import validate
 import condpdiff
 from condpdiff.backbone import backbone_spec, lora_alpha
 from condpdiff.codehash import code_hash
+from condpdiff.config_check import check as check_config
 from condpdiff.tasks import get_task
 
-
+# Our check first (its errors name the key, e.g. "config key 'finetune.epoch': unknown key"),
+# then Snakemake's own validation, which also fills in the schema's defaults.
+check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml")
 
 R = config["results_dir"]
 TASKS = list(config["tasks"])
 GPU = 1 if config.get("use_gpu", True) else 0
 GEN = config["generator"]
-
-
-def fail(key, message):
-    raise ValueError(f"config key '{key}': {message}")
-
-
-def is_local_path(text):
-    """A model/data reference is a local path if it looks like one; 'org/name' is a hub id."""
-    return text.startswith((".", "/", "~")) or Path(text).exists()
-
-
-def check_config():
-    """What JSON schema cannot say: known tasks, existing local paths, consistent N."""
-    for task in TASKS:
-        try:
-            get_task(task, config)
-        except KeyError as e:
-            fail("tasks", str(e))
-    data = config["data"]
-    if data["source"] == "local":
-        if "glue_dir" not in data:
-            fail("data.glue_dir", "required when data.source is 'local'")
-        if not Path(data["glue_dir"]).is_dir():
-            fail("data.glue_dir", f"local folder {data['glue_dir']!r} does not exist")
-    for key, spec in config["backbones"].items():
-        model = spec.get("model")
-        if model and is_local_path(model) and not Path(model).expanduser().is_dir():
-            fail(f"backbones.{key}.model", f"local folder {model!r} does not exist")
-    for k in config["lora"]["alpha"]:
-        if not str(k).isdigit():
-            fail("lora.alpha", f"key {k!r} is not a LoRA rank (a positive integer)")
-    for rank in config["lora"]["ranks"]:
-        if str(rank) not in {str(k) for k in config["lora"]["alpha"]}:
-            fail("lora.alpha", f"no alpha for rank {rank}")
-    harvest = config["finetune"].get("harvest_last", 150)
-    for n in [GEN["n"], *config.get("ablations", {}).get("n", [])]:
-        if n > harvest:
-            fail("generator.n", f"n={n} exceeds finetune.harvest_last={harvest}")
-
-
-check_config()
 
 
 wildcard_constraints:
@@ -110,7 +72,10 @@ def backbone_input(wildcards):
 
 
 def target_modules(wildcards):
-    return " ".join(shlex.quote(m) for m in config["backbones"][wildcards.backbone]["target_modules"])
+    return " ".join(
+        shlex.quote(m)
+        for m in config["backbones"][wildcards.backbone]["target_modules"]
+    )
 
 
 def flags(section):
@@ -137,6 +102,9 @@ def all_harvests(wildcards):
 
 
 def all_targets():
+    """The tables named in config `targets` (CSV + Markdown each; rules in evaluate.smk)."""
     return [
-        harvest_path(b, r, t) for b in config["backbones"] for r in config["lora"]["ranks"] for t in TASKS
+        f"{R}/tables/{name}.{ext}"
+        for name in config.get("targets", ["table1"])
+        for ext in ("csv", "md")
     ]

@@ -4,9 +4,6 @@
 rule write_task:
     output:
         task=R + "/tasks/{task}.json",
-    params:
-        custom=lambda w: shlex.quote(json.dumps(config.get("custom_tasks", {}))),
-        code=code("write_task"),
     log:
         R + "/logs/write_task/{task}.log",
     benchmark:
@@ -14,6 +11,9 @@ rule write_task:
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        custom=lambda w: shlex.quote(json.dumps(config.get("custom_tasks", {}))),
+        code=code("write_task"),
     shell:
         "python -m condpdiff.write_task --task {wildcards.task} --custom-tasks {params.custom}"
         " --out {output.task} > {log} 2>&1"
@@ -23,11 +23,6 @@ rule make_synthetic_task:
     output:
         train=R + "/data/glue/{kind}/train.tsv",
         dev=R + "/data/glue/{kind}/dev.tsv",
-    params:
-        train_size=config["data"].get("synthetic", {}).get("train_size", 256),
-        dev_size=config["data"].get("synthetic", {}).get("dev_size", 64),
-        seed=config["data"].get("synthetic", {}).get("seed", 0),
-        code=code("synthetic"),
     log:
         R + "/logs/make_synthetic_task/{kind}.log",
     benchmark:
@@ -35,6 +30,11 @@ rule make_synthetic_task:
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        train_size=config["data"].get("synthetic", {}).get("train_size", 256),
+        dev_size=config["data"].get("synthetic", {}).get("dev_size", 64),
+        seed=config["data"].get("synthetic", {}).get("seed", 0),
+        code=code("synthetic"),
     shell:
         "python -m condpdiff.synthetic --kind {wildcards.kind} --out-dir {R}/data/glue"
         " --train-size {params.train_size} --dev-size {params.dev_size} --seed {params.seed} > {log} 2>&1"
@@ -43,12 +43,6 @@ rule make_synthetic_task:
 rule build_tiny_backbone:
     output:
         model=directory(R + "/backbones/{backbone}"),
-    params:
-        settings=lambda w: " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in config["backbones"][w.backbone]["tiny_random"].items()
-        ),
-        code=code("tiny_backbone"),
     log:
         R + "/logs/build_tiny_backbone/{backbone}.log",
     benchmark:
@@ -56,5 +50,11 @@ rule build_tiny_backbone:
     resources:
         runtime=5,
         mem_mb=2000,
+    params:
+        settings=lambda w: " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in config["backbones"][w.backbone]["tiny_random"].items()
+        ),
+        code=code("tiny_backbone"),
     shell:
         "python -m condpdiff.tiny_backbone --out {output.model} {params.settings} > {log} 2>&1"

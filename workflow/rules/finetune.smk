@@ -9,14 +9,6 @@ rule finetune_lora:
     output:
         harvest=R + "/finetune/{backbone}/r{rank}/{task}/harvest.safetensors",
         summary=R + "/finetune/{backbone}/r{rank}/{task}/summary.json",
-    params:
-        model=backbone_model,
-        source="hub" if config["data"]["source"] == "hub" else "local",
-        glue_dir=glue_dir(),
-        alpha=lambda w: lora_alpha(config, int(w.rank)),
-        target_modules=target_modules,
-        settings=flags("finetune"),
-        code=code("finetune"),
     log:
         R + "/logs/finetune_lora/{backbone}_r{rank}_{task}.log",
     benchmark:
@@ -26,6 +18,14 @@ rule finetune_lora:
         gpu=GPU,
         runtime=config.get("resources", {}).get("finetune_runtime", 240),
         mem_mb=16000,
+    params:
+        model=backbone_model,
+        source="hub" if config["data"]["source"] == "hub" else "local",
+        glue_dir=glue_dir(),
+        alpha=lambda w: lora_alpha(config, int(w.rank)),
+        target_modules=target_modules,
+        settings=flags("finetune"),
+        code=code("finetune"),
     shell:
         "python -m condpdiff.finetune --model {params.model} --backbone {wildcards.backbone}"
         " --task-file {input.task} --data-source {params.source} --glue-dir {params.glue_dir}"
@@ -38,16 +38,17 @@ rule norm_stats:
         harvests=all_harvests,
     output:
         stats=GEN_DIR + "/stats.safetensors",
-    params:
-        tasks=" ".join(TASKS),
-        code=code("norm_stats"),
     log:
         R + "/logs/norm_stats/{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}.log",
     benchmark:
-        R + "/benchmarks/norm_stats/{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}.tsv"
+        R
+        + "/benchmarks/norm_stats/{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}.tsv"
     resources:
         runtime=30,
         mem_mb=8000,
+    params:
+        tasks=" ".join(TASKS),
+        code=code("norm_stats"),
     shell:
         "python -m condpdiff.norm_stats --harvests {input.harvests} --tasks {params.tasks}"
         " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} --out {output.stats} > {log} 2>&1"

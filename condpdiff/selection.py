@@ -1,0 +1,131 @@
+"""Table cells from score caches: the generated candidate (selected without leakage) and the baselines.
+
+Every table cell is one small JSON file (see docs/formats.md) with at least ``score`` (the
+task's main dev metric, x100) and ``metrics`` (all dev metrics of the reported row):
+
+- ``generated``: the candidate that is best on the SELECTION split (a seeded subset of the
+  training split), reported on dev. ``select_index`` receives selection-split scores only and
+  returns an index; dev is read afterwards, for that one row. Dev never chooses.
+- ``original``: the paper's definition: the best dev score among the last n harvested
+  checkpoints; the last checkpoint's and the mean dev score are stored alongside.
+- ``recon``: autoencoder reconstructions of the training checkpoints: best, mean and last dev score.
+- ``soup`` cells are written by ``condpdiff.score --soup`` + ``soup`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+
+from condpdiff import cli
+from condpdiff.atomic import write_json
+
+CELL_FORMAT = "condpdiff-cell/1"
+
+
+def select_index(selection_scores: Sequence[float]) -> int:
+    """Index of the best selection-split score (the first on ties; NaN never wins)."""
+    if len(selection_scores) == 0:
+        raise ValueError("no candidates to select from")
+    best, best_i = -math.inf, None
+    for i, s in enumerate(selection_scores):
+        s = float(s)
+        if not math.isnan(s) and (best_i is None or s > best):
+            best, best_i = s, i
+    return 0 if best_i is None else best_i
+
+
+def _main_scores(rows: Sequence[dict]) -> list[float]:
+    return [float(m["score"]) for m in rows]
+
+
+def _base(cache: dict, kind: str) -> dict:
+    return {"format": CELL_FORMAT, "kind": kind, "task": cache["task"], "metric": cache["metric"]}
+
+
+def generated_cell(cache: dict) -> dict:
+    """The reported generated score: dev score of the candidate best on the selection split."""
+    scores = cache["scores"]
+    if "selection" not in scores:
+        raise ValueError("score cache has no 'selection' split: candidates must be scored on it to be selected")
+    selection = _main_scores(scores["selection"])
+    i = select_index(selection)
+    dev = scores["dev"][i]  # the only dev row read
+    return {
+        **_base(cache, "generated"),
+        "score": float(dev["score"]),
+        "metrics": dict(dev),
+        "selected_row": i,
+        "selection_score": selection[i],
+        "selection_examples": cache["splits"]["selection"]["n_examples"],
+        "n_candidates": len(selection),
+        "head": cache.get("head"),
+        "params_file": cache.get("params_file"),
+    }
+
+
+def original_cell(cache: dict, n: int | None = None) -> dict:
+    """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean."""
+    dev = cache["scores"]["dev"]
+    steps = cache["steps"]
+    if n is not None:
+        if n > len(dev):
+            raise ValueError(f"asked for the last {n} checkpoints but the cache scores {len(dev)}")
+        dev, steps = dev[len(dev) - n :], steps[len(steps) - n :]
+    values = _main_scores(dev)
+    best = select_index(values)  # argmax over dev: the paper's definition of these baselines
+    return {
+        **_base(cache, "original"),
+        "score": values[best],
+        "metrics": dict(dev[best]),
+        "best_step": steps[best],
+        "last_checkpoint": {"score": values[-1], "metrics": dict(dev[-1]), "step": steps[-1]},
+        "mean": sum(values) / len(values),
+        "n": len(values),
+    }
+
+
+def recon_cell(cache: dict) -> dict:
+    """Dev scores of the autoencoder's reconstructions: best (as 'original' is defined), mean and last."""
+    dev = cache["scores"]["dev"]
+    values = _main_scores(dev)
+    best = select_index(values)  # argmax over dev: the paper's definition of these baselines
+    return {
+        **_base(cache, "recon"),
+        "score": values[best],
+        "metrics": dict(dev[best]),
+        "best_row": best,
+        "mean": sum(values) / len(values),
+        "last": values[-1],
+        "n": len(values),
+        "head": cache.get("head"),
+    }
+
+
+def soup_cell(cache: dict) -> dict:
+    """The one scored row of a soup cache."""
+    dev = cache["scores"]["dev"]
+    if len(dev) != 1:
+        raise ValueError(f"a soup cache scores one row, this one {len(dev)}")
+    return {**_base(cache, "soup"), "score": float(dev[0]["score"]), "metrics": dict(dev[0]), "n": cache["info"].get("soup_of")}
+
+
+CELLS = {"generated": generated_cell, "original": original_cell, "recon": recon_cell, "soup": soup_cell}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("kind", choices=sorted(CELLS))
+    p.add_argument("--scores", required=True, help="score cache written by condpdiff.score")
+    p.add_argument("--n", type=int, default=None, help="original: the last n checkpoints")
+    p.add_argument("--out", required=True, help="cell JSON")
+    a = p.parse_args(argv)
+    cache = cli.load_json(a.scores)
+    cell = original_cell(cache, a.n) if a.kind == "original" else CELLS[a.kind](cache)
+    cell["scores_file"] = a.scores
+    write_json(a.out, cell)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Shared fixtures: tiny models and data built on the fly, so tests need no network and no files."""
+
+from __future__ import annotations
+
+import pytest
+
+from condpdiff.tiny_backbone import TinyBertConfig, build
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> str:
+    """A 2-layer, 32-wide random BERT with a word-piece tokenizer, saved like a hub model."""
+    out = tmp_path_factory.mktemp("backbone") / "tiny"
+    build(str(out), TinyBertConfig())
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def synthetic_glue(tmp_path_factory):
+    """The three synthetic tasks in the classic GLUE layout (folder per task with train/dev tsv)."""
+    from pathlib import Path
+
+    from condpdiff.synthetic import KINDS, write_kind
+
+    root = Path(tmp_path_factory.mktemp("glue"))
+    for kind in KINDS:
+        write_kind(root, kind, {"train": 64, "dev": 32}, seed=0)
+    return root
+
+
+# --- scoring / selection / tables (tests/test_scoring.py, test_selection.py, test_tables.py) ---
+
+
+@pytest.fixture(scope="session")
+def sentiment_task():
+    """The smoke config's single-sentence synthetic task, read from `synthetic_glue`'s 'sentiment' folder."""
+    from condpdiff.tasks import task_from_config
+
+    return task_from_config(
+        "syn_sentiment",
+        {
+            "num_labels": 2,
+            "metric": "accuracy",
+            "description": "Decide whether a short review has more positive than negative words.",
+            "examples": [],
+            "glue_dir": "sentiment",
+            "tsv": {"text_columns": ["sentence"], "label_column": "label"},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def random_paramset(tiny_backbone):
+    """factory(n, seed, num_labels=2, rank=1) -> ParamSet of n random LoRA vectors + heads for `tiny_backbone`."""
+    import torch
+
+    from condpdiff import backbone as bb
+    from condpdiff.paramfile import ParamSet, flatten, layout_of
+
+    def make(n: int = 3, seed: int = 0, num_labels: int = 2, rank: int = 1, scale: float = 0.5) -> ParamSet:
+        model = bb.wrap_lora(bb.load_base_model(tiny_backbone, num_labels), rank, 8, ["query", "key", "value"])
+        lora, head = bb.split_state_dict(model)
+        layout = layout_of(lora)
+        g = torch.Generator().manual_seed(seed)
+        base = flatten(lora, layout)
+        params = base + scale * torch.randn(n, base.numel(), generator=g)
+        heads = {k: v.float() + scale * torch.randn(n, *v.shape, generator=g) for k, v in head.items()}
+        return ParamSet(
+            params=params,
+            layout=layout,
+            steps=torch.arange(n),
+            loss=torch.full((n,), float("nan")),
+            heads=heads,
+            info={"rank": rank},
+        )
+
+    return make

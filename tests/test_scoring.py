@@ -1,0 +1,145 @@
+"""Scoring through the in-place cache equals scoring a freshly built peft model; soups; heads; CLI; adapters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from condpdiff import backbone as bb
+from condpdiff import data, evaluation
+from condpdiff.score import ScoringConfig, Scorer, load_splits, score_file, soup
+from condpdiff.tasks import task_to_dict
+
+TARGETS = ["query", "key", "value"]
+CFG = ScoringConfig(selection_examples=40, selection_seed=1, batch_size=16, max_length=32)
+
+
+@pytest.fixture(scope="module")
+def splits(sentiment_task, synthetic_glue):
+    return load_splits(sentiment_task, "local", synthetic_glue, CFG)
+
+
+@pytest.fixture(scope="module")
+def scorer(tiny_backbone, sentiment_task, splits):
+    return Scorer(tiny_backbone, sentiment_task, 1, 8, TARGETS, splits, CFG, device="cpu")
+
+
+def fresh_scores(tiny_backbone, task, splits, lora, head):
+    """The reference: a new base model, a new peft wrapper, set_peft_model_state_dict, evaluate."""
+    from peft import set_peft_model_state_dict
+
+    tok = bb.load_tokenizer(tiny_backbone)
+    model = bb.wrap_lora(bb.load_base_model(tiny_backbone, task.num_labels, seed=123), 1, 8, TARGETS)
+    set_peft_model_state_dict(model, {**lora, **head})
+    model.eval()
+    return {
+        s: evaluation.evaluate(model, tok, evaluation.encode(tok, ex, CFG.max_length), task, CFG.batch_size)
+        for s, ex in splits.items()
+    }
+
+
+def test_selection_split_is_seeded_train_subset(sentiment_task, synthetic_glue, splits):
+    train = data.load_split(sentiment_task, "train", "local", synthetic_glue)
+    assert len(splits["selection"]) == 40 < len(train)
+    assert set(splits["selection"].texts) <= set(train.texts)
+    again = load_splits(sentiment_task, "local", synthetic_glue, CFG)
+    assert again["selection"].texts == splits["selection"].texts
+    assert len(splits["dev"]) == 32
+
+
+def test_cache_equals_fresh_peft_model(scorer, random_paramset, tiny_backbone, sentiment_task, splits):
+    pset = random_paramset(n=4, seed=3)
+    cache = score_file(scorer, pset, "mem")
+    assert cache["n_rows"] == 4 and set(cache["scores"]) == {"selection", "dev"}
+    for i in range(pset.n):
+        ref = fresh_scores(tiny_backbone, sentiment_task, splits, pset.lora_state_dict(i), pset.head_state_dict(i))
+        for s in ("selection", "dev"):
+            assert cache["scores"][s][i] == ref[s], (i, s)
+
+
+def test_in_place_loading_leaves_no_state(scorer, random_paramset):
+    pset = random_paramset(n=3, seed=5)
+    forward = scorer.score_paramset(pset)
+    backward = scorer.score_paramset(pset.select([2, 1, 0]))
+    assert forward["dev"] == backward["dev"][::-1]
+    assert forward["selection"] == backward["selection"][::-1]
+
+
+def test_logits_match_fresh_model_exactly(scorer, random_paramset, tiny_backbone, sentiment_task):
+    from peft import set_peft_model_state_dict
+
+    pset = random_paramset(n=2, seed=7)
+    scorer.score(pset.lora_state_dict(1), pset.head_state_dict(1))
+    enc = scorer.encoded["dev"]
+    ours = evaluation.predict(scorer.model, scorer.tokenizer, enc, CFG.batch_size, padded=scorer.padded["dev"])
+    model = bb.wrap_lora(bb.load_base_model(tiny_backbone, 2), 1, 8, TARGETS)
+    set_peft_model_state_dict(model, {**pset.lora_state_dict(1), **pset.head_state_dict(1)})
+    ref = evaluation.predict(model, scorer.tokenizer, enc, CFG.batch_size)
+    assert torch.equal(torch.from_numpy(ours), torch.from_numpy(ref))
+
+
+def test_soup_is_the_mean(random_paramset):
+    pset = random_paramset(n=5, seed=11)
+    s = soup(pset, 3)
+    assert s.n == 1
+    torch.testing.assert_close(s.params[0], pset.params[2:].mean(0))
+    for k, v in pset.heads.items():
+        torch.testing.assert_close(s.heads[k][0], v[2:].mean(0))
+    torch.testing.assert_close(soup(pset).params[0], pset.params.mean(0))
+
+
+def test_head_last_checkpoint_overrides_row_heads(scorer, random_paramset):
+    cands, harvest = random_paramset(n=2, seed=13), random_paramset(n=3, seed=17)
+    cache = score_file(scorer, cands, "mem", head_mode="last_checkpoint", harvest=harvest)
+    ref = scorer.score(cands.lora_state_dict(1), harvest.head_state_dict(2))
+    assert cache["scores"]["dev"][1] == ref["dev"] and cache["head"] == "last_checkpoint"
+    with pytest.raises(ValueError):
+        score_file(scorer, cands, "mem", head_mode="last_checkpoint")
+
+
+def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, random_paramset):
+    from condpdiff import score, selection
+    from condpdiff.atomic import write_json
+
+    task_file, params = tmp_path / "task.json", tmp_path / "cands.safetensors"
+    write_json(task_file, task_to_dict(sentiment_task))
+    random_paramset(n=3, seed=19).save(params)
+    common = [
+        "--model", tiny_backbone, "--task-file", str(task_file), "--data-source", "local",
+        "--glue-dir", str(synthetic_glue), "--rank", "1", "--alpha", "8", "--target-modules", *TARGETS,
+        "--params", str(params), "--selection-examples", "40", "--batch-size", "16", "--max-length", "32",
+    ]  # fmt: skip
+    score.main([*common, "--out", str(tmp_path / "scores.json")])
+    cache = json.loads((tmp_path / "scores.json").read_text())
+    assert cache["format"] == "condpdiff-scores/1" and len(cache["scores"]["dev"]) == 3
+    assert cache["splits"]["selection"]["n_examples"] == 40
+    selection.main(["generated", "--scores", str(tmp_path / "scores.json"), "--out", str(tmp_path / "gen.json")])
+    cell = json.loads((tmp_path / "gen.json").read_text())
+    assert cell["score"] == cache["scores"]["dev"][cell["selected_row"]]["score"]
+
+    score.main([*common, "--splits", "dev", "--soup", "2", "--out", str(tmp_path / "soup_scores.json")])
+    selection.main(["soup", "--scores", str(tmp_path / "soup_scores.json"), "--out", str(tmp_path / "soup.json")])
+    soup_cell = json.loads((tmp_path / "soup.json").read_text())
+    assert soup_cell["kind"] == "soup" and soup_cell["n"] == 2
+
+
+def test_merge_adapter_loads_with_peft(tmp_path, tiny_backbone, sentiment_task, scorer, random_paramset):
+    from peft import PeftModel
+
+    from condpdiff.merge import export
+
+    pset = random_paramset(n=2, seed=23)
+    lora, head = pset.lora_state_dict(1), pset.head_state_dict(1)
+    export(tiny_backbone, 2, 1, 8, TARGETS, lora, head, tmp_path / "out", merge_full_model=True, info={"row": 1})
+    expected = scorer.score(lora, head)["dev"]
+    base = bb.load_base_model(tiny_backbone, 2, seed=999)  # a different random head: the adapter must bring its own
+    model = PeftModel.from_pretrained(base, tmp_path / "out" / "adapter").eval()
+    tok = bb.load_tokenizer(str(tmp_path / "out" / "adapter"))
+    enc = scorer.encoded["dev"]
+    assert evaluation.evaluate(model, tok, enc, sentiment_task, CFG.batch_size) == expected
+    merged = bb.load_base_model(str(tmp_path / "out" / "merged"), 2, seed=999).eval()
+    got = evaluation.evaluate(merged, tok, enc, sentiment_task, CFG.batch_size)
+    assert got["score"] == pytest.approx(expected["score"], abs=1e-6)
+    assert json.loads((tmp_path / "out" / "selection.json").read_text())["row"] == 1
