@@ -26,12 +26,11 @@ VOCABULARY = POSITIVE + NEGATIVE + NEUTRAL + [w for ws in TOPICS.values() for w 
 
 
 def _sentiment(rng: random.Random) -> tuple[list[str], str]:
-    n_pos, n_neg = rng.randint(0, 3), rng.randint(0, 3)
-    while n_pos == n_neg:
-        n_pos, n_neg = rng.randint(0, 3), rng.randint(0, 3)
-    words = rng.choices(POSITIVE, k=n_pos) + rng.choices(NEGATIVE, k=n_neg) + rng.choices(NEUTRAL, k=4)
+    """One sentiment word among neutral ones decides the label (learnable by a tiny model)."""
+    positive = rng.random() < 0.5
+    words = [rng.choice(POSITIVE if positive else NEGATIVE)] + rng.choices(NEUTRAL, k=5)
     rng.shuffle(words)
-    return [" ".join(words)], str(int(n_pos > n_neg))
+    return [" ".join(words)], str(int(positive))
 
 
 def _topic_match(rng: random.Random) -> tuple[list[str], str]:

@@ -35,13 +35,25 @@ def vocabulary() -> list[str]:
     return SPECIAL + chars + [f"##{c}" for c in string.ascii_lowercase + string.digits] + words
 
 
+def _tokenizer(cls, words: list[str]):
+    """A word-piece tokenizer over `words` (transformers 5 takes the vocab itself, 4.x a file)."""
+    import inspect
+    import tempfile
+
+    if "vocab" in inspect.signature(cls.__init__).parameters:
+        return cls(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True)
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/vocab.txt"
+        with open(path, "w") as fh:
+            fh.write("\n".join(words) + "\n")
+        return cls(vocab_file=path, do_lower_case=True)
+
+
 def build(out_dir: str, cfg: TinyBertConfig) -> None:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     with atomic_dir(out_dir) as tmp:
-        vocab_file = tmp / "vocab.txt"
-        vocab_file.write_text("\n".join(vocabulary()) + "\n")
-        tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+        tok = _tokenizer(BertTokenizerFast, vocabulary())
         tok.save_pretrained(tmp)
         torch.manual_seed(cfg.seed)
         model = BertModel(

@@ -104,3 +104,12 @@ def test_builtin_tasks_have_two_shot_condition_texts():
     for name in ["sst2", "rte", "mrpc", "cola", "qnli", "stsb"]:
         text = get_task(name).condition_text("twoshot")
         assert "Example 1:" in text and "Example 2:" in text
+
+
+def test_tiny_tokenizer_knows_the_synthetic_words(tiny_backbone):
+    from condpdiff.synthetic import VOCABULARY
+
+    tok = bb.load_tokenizer(tiny_backbone)
+    tokens = tok.tokenize(" ".join(VOCABULARY) + " unseen")
+    assert tok.unk_token not in tokens
+    assert tokens[: len(VOCABULARY)] == [w.lower() for w in VOCABULARY]

@@ -82,9 +82,9 @@ def flags(section):
     """A config section as --flags for a dataclass-configured entry point."""
     out = []
     for key, value in config.get(section, {}).items():
-        flag = "--" + key.replace("_", "-")
+        flag = f"--{key.replace('_', '-')}"
         if isinstance(value, (list, tuple)):
-            out.append(flag + " " + " ".join(shlex.quote(str(v)) for v in value))
+            out.append(" ".join([flag, *(shlex.quote(str(v)) for v in value)]))
         else:
             out.append(f"{flag} {shlex.quote('none' if value is None else str(value))}")
     return " ".join(out)
@@ -94,7 +94,7 @@ def harvest_path(backbone, rank, task):
     return f"{R}/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
 
 
-GEN_DIR = R + "/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}"
+GEN_DIR = f"{R}/generator/{{backbone}}/r{{rank}}/n{{n}}/layers-{{layers}}/norm-{{norm}}"
 
 
 def all_harvests(wildcards):

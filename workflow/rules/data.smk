@@ -3,11 +3,13 @@
 
 rule write_task:
     output:
-        task=R + "/tasks/{task}.json",
+        task=f"{R}/tasks/{{task}}.json",
     log:
-        R + "/logs/write_task/{task}.log",
+        f"{R}/logs/write_task/{{task}}.log",
     benchmark:
-        R + "/benchmarks/write_task/{task}.tsv"
+        f"{R}/benchmarks/write_task/{{task}}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,
@@ -21,12 +23,14 @@ rule write_task:
 
 rule make_synthetic_task:
     output:
-        train=R + "/data/glue/{kind}/train.tsv",
-        dev=R + "/data/glue/{kind}/dev.tsv",
+        train=f"{R}/data/glue/{{kind}}/train.tsv",
+        dev=f"{R}/data/glue/{{kind}}/dev.tsv",
     log:
-        R + "/logs/make_synthetic_task/{kind}.log",
+        f"{R}/logs/make_synthetic_task/{{kind}}.log",
     benchmark:
-        R + "/benchmarks/make_synthetic_task/{kind}.tsv"
+        f"{R}/benchmarks/make_synthetic_task/{{kind}}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,
@@ -34,19 +38,22 @@ rule make_synthetic_task:
         train_size=config["data"].get("synthetic", {}).get("train_size", 256),
         dev_size=config["data"].get("synthetic", {}).get("dev_size", 64),
         seed=config["data"].get("synthetic", {}).get("seed", 0),
+        out_dir=lambda w, output: str(Path(output.train).parent.parent),
         code=code("synthetic"),
     shell:
-        "python -m condpdiff.synthetic --kind {wildcards.kind} --out-dir {R}/data/glue"
+        "python -m condpdiff.synthetic --kind {wildcards.kind} --out-dir {params.out_dir}"
         " --train-size {params.train_size} --dev-size {params.dev_size} --seed {params.seed} > {log} 2>&1"
 
 
 rule build_tiny_backbone:
     output:
-        model=directory(R + "/backbones/{backbone}"),
+        model=directory(f"{R}/backbones/{{backbone}}"),
     log:
-        R + "/logs/build_tiny_backbone/{backbone}.log",
+        f"{R}/logs/build_tiny_backbone/{{backbone}}.log",
     benchmark:
-        R + "/benchmarks/build_tiny_backbone/{backbone}.tsv"
+        f"{R}/benchmarks/build_tiny_backbone/{{backbone}}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=2000,

@@ -33,6 +33,8 @@ rule score_harvest:
         os.path.join(LOGS, "score_harvest/{backbone}_r{rank}_{task}.log"),
     benchmark:
         os.path.join(BENCHMARKS, "score_harvest/{backbone}_r{rank}_{task}.tsv")
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -62,6 +64,8 @@ rule select_original:
         os.path.join(LOGS, "select_original/{backbone}_r{rank}_n{n}_{task}.log"),
     benchmark:
         os.path.join(BENCHMARKS, "select_original/{backbone}_r{rank}_n{n}_{task}.tsv")
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,
@@ -85,6 +89,8 @@ rule score_soup:
         os.path.join(LOGS, "score_soup/{backbone}_r{rank}_n{n}_{task}.log"),
     benchmark:
         os.path.join(BENCHMARKS, "score_soup/{backbone}_r{rank}_n{n}_{task}.tsv")
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -122,6 +128,8 @@ rule score_candidates:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -155,6 +163,8 @@ rule select_candidate:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,
@@ -177,6 +187,8 @@ rule score_recon:
         os.path.join(LOGS, "score_recon", f"{RECON_TAG}.log"),
     benchmark:
         os.path.join(BENCHMARKS, "score_recon", f"{RECON_TAG}.tsv")
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -207,6 +219,8 @@ rule summarize_recon:
         os.path.join(LOGS, "summarize_recon", f"{RECON_TAG}.log"),
     benchmark:
         os.path.join(BENCHMARKS, "summarize_recon", f"{RECON_TAG}.tsv")
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,
@@ -237,6 +251,8 @@ rule merge_adapter:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
+    conda:
+        "../../environment.yml"
     resources:
         runtime=15,
         mem_mb=8000,
@@ -266,6 +282,8 @@ rule make_table:
         os.path.join(BENCHMARKS, "make_table/{table}.tsv")
     wildcard_constraints:
         table="table1|table3|table4a|table4b|table4c|table_sampler|table_recon",
+    conda:
+        "../../environment.yml"
     resources:
         runtime=5,
         mem_mb=1000,

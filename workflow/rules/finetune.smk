@@ -3,16 +3,18 @@
 
 rule finetune_lora:
     input:
-        task=R + "/tasks/{task}.json",
+        task=f"{R}/tasks/{{task}}.json",
         data=task_data_files,
         backbone=backbone_input,
     output:
-        harvest=R + "/finetune/{backbone}/r{rank}/{task}/harvest.safetensors",
-        summary=R + "/finetune/{backbone}/r{rank}/{task}/summary.json",
+        harvest=f"{R}/finetune/{{backbone}}/r{{rank}}/{{task}}/harvest.safetensors",
+        summary=f"{R}/finetune/{{backbone}}/r{{rank}}/{{task}}/summary.json",
     log:
-        R + "/logs/finetune_lora/{backbone}_r{rank}_{task}.log",
+        f"{R}/logs/finetune_lora/{{backbone}}_r{{rank}}_{{task}}.log",
     benchmark:
-        R + "/benchmarks/finetune_lora/{backbone}_r{rank}_{task}.tsv"
+        f"{R}/benchmarks/finetune_lora/{{backbone}}_r{{rank}}_{{task}}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -28,7 +30,7 @@ rule finetune_lora:
         code=code("finetune"),
     shell:
         "python -m condpdiff.finetune --model {params.model} --backbone {wildcards.backbone}"
-        " --task-file {input.task} --data-source {params.source} --glue-dir {params.glue_dir}"
+        " --task-file {input.task} --data-source {params.source} --glue-dir {params.glue_dir:q}"
         " --rank {wildcards.rank} --alpha {params.alpha} --target-modules {params.target_modules}"
         " {params.settings} --out {output.harvest} --summary {output.summary} > {log} 2>&1"
 
@@ -37,12 +39,13 @@ rule norm_stats:
     input:
         harvests=all_harvests,
     output:
-        stats=GEN_DIR + "/stats.safetensors",
+        stats=f"{GEN_DIR}/stats.safetensors",
     log:
-        R + "/logs/norm_stats/{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}.log",
+        f"{R}/logs/norm_stats/{{backbone}}_r{{rank}}_n{{n}}_layers-{{layers}}_norm-{{norm}}.log",
     benchmark:
-        R
-        + "/benchmarks/norm_stats/{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}.tsv"
+        f"{R}/benchmarks/norm_stats/{{backbone}}_r{{rank}}_n{{n}}_layers-{{layers}}_norm-{{norm}}.tsv"
+    conda:
+        "../../environment.yml"
     resources:
         runtime=30,
         mem_mb=8000,

@@ -13,6 +13,8 @@ rule encode_condition:
         at(R, "logs/encode_condition/{condition}_{task}.log"),
     benchmark:
         at(R, "benchmarks/encode_condition/{condition}_{task}.tsv")
+    conda:
+        "../../environment.yml"
     resources:
         runtime=runtime("encode_condition", 15),
         mem_mb=4000,
@@ -41,6 +43,8 @@ rule train_autoencoder:
         at(R, "logs/train_autoencoder", tagged(".log")),
     benchmark:
         at(R, "benchmarks/train_autoencoder", tagged(".tsv"))
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -73,6 +77,8 @@ rule train_diffusion:
         at(R, "logs/train_diffusion", tagged("_cond-{condition}.log")),
     benchmark:
         at(R, "benchmarks/train_diffusion", tagged("_cond-{condition}.tsv"))
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
@@ -115,6 +121,8 @@ rule sample_candidates:
             "benchmarks/sample_candidates",
             tagged("_cond-{condition}_{sampler}_{task}.tsv"),
         )
+    conda:
+        "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
