@@ -17,7 +17,7 @@ class Encoded:
     """Token ids of a split, sorted by length so batches need little padding."""
 
     features: list[dict]  # per example: input_ids, attention_mask, (token_type_ids)
-    labels: np.ndarray
+    labels: np.ndarray  # in the split's ORIGINAL order (not sorted like features)
     order: np.ndarray  # features[i] is example order[i]
 
     def __len__(self) -> int:
@@ -68,7 +68,6 @@ def evaluate(
     model, tokenizer, encoded: Encoded, task: Task, batch_size: int = 128, autocast_dtype=None, padded=None
 ) -> dict:
     logits = predict(model, tokenizer, encoded, batch_size, autocast_dtype, padded)
-    labels = np.empty_like(encoded.labels)
-    labels[encoded.order] = encoded.labels
+    labels = encoded.labels  # already in the split's original order, like the logits
     preds = metrics.predictions_from_logits(logits, task.is_regression)
     return metrics.compute(task.metric, preds, labels)
