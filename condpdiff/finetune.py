@@ -171,14 +171,8 @@ def finetune(
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", required=True, help="backbone: hub id or local folder")
+    cli.add_backbone_task_args(p)
     p.add_argument("--backbone", default="", help="backbone key (recorded in the file)")
-    p.add_argument("--task-file", required=True, help="task JSON written by condpdiff.write_task")
-    p.add_argument("--data-source", choices=["local", "hub"], required=True)
-    p.add_argument("--glue-dir", default=None, help="folder in the classic GLUE layout (data-source local)")
-    p.add_argument("--rank", type=int, required=True)
-    p.add_argument("--alpha", type=int, required=True)
-    p.add_argument("--target-modules", nargs="+", required=True)
     p.add_argument("--out", required=True, help="harvest parameter file (.safetensors)")
     p.add_argument("--summary", required=True, help="JSON summary: K, dev score of the last checkpoint, time")
     cli.add_dataclass_args(p, FinetuneConfig)

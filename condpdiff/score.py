@@ -184,13 +184,7 @@ def score_file(
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="backbone: hub id or local folder")
-    p.add_argument("--task-file", required=True, help="task JSON written by condpdiff.write_task")
-    p.add_argument("--data-source", choices=["local", "hub"], required=True)
-    p.add_argument("--glue-dir", default=None, help="folder in the classic GLUE layout (data-source local)")
-    p.add_argument("--rank", type=int, required=True)
-    p.add_argument("--alpha", type=int, required=True)
-    p.add_argument("--target-modules", nargs="+", required=True)
+    cli.add_backbone_task_args(p)
     p.add_argument("--params", required=True, help="parameter file (.safetensors) whose rows are scored")
     p.add_argument("--last", type=int, default=None, help="score only the last N rows")
     p.add_argument("--soup", type=int, default=None, help="score one row: the mean of the last N rows")
