@@ -274,7 +274,11 @@ rule make_table:
     input:
         cells=lambda w: ts.table_files(ts.table_spec(config, w.table)),
     output:
-        csv=os.path.join(TABLES, "{table}.csv"),
+        csv=report(
+            os.path.join(TABLES, "{table}.csv"),
+            caption="../report/table.rst",
+            category="Tables",
+        ),
         md=os.path.join(TABLES, "{table}.md"),
     log:
         os.path.join(LOGS, "make_table/{table}.log"),
