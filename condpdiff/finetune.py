@@ -43,15 +43,6 @@ class FinetuneConfig:
     eval_batch_size: int = 128
 
 
-def autocast_dtype(mode: str, device: torch.device):
-    """The autocast dtype for `mode` on `device`; mixed precision is a GPU-only setting."""
-    if device.type != "cuda" or mode == "no":
-        return None
-    if mode == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}[mode]
-
-
 def finetune(
     model_path: str,
     task: Task,
@@ -88,7 +79,7 @@ def finetune(
     from transformers import get_linear_schedule_with_warmup
 
     sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup_ratio * total), total)
-    amp = autocast_dtype(cfg.mixed_precision, device)
+    amp = evaluation.autocast_dtype(cfg.mixed_precision, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
 
     lora0, head0 = bb.split_state_dict(model)

@@ -47,14 +47,6 @@ class ScoringConfig:
     mixed_precision: str = "no"  # no | auto | fp16 | bf16 (GPU only; "no" gives exact float32 scores)
 
 
-def autocast_dtype(mode: str, device: torch.device):
-    if device.type != "cuda" or mode == "no":
-        return None
-    if mode == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}[mode]
-
-
 def load_splits(task: Task, source: str, glue_dir, cfg: ScoringConfig, splits=SPLITS) -> dict[str, data.Examples]:
     """The scored splits: ``selection`` = seeded subset of train, ``dev`` = (capped) dev."""
     out = {}
@@ -89,7 +81,7 @@ class Scorer:
         self.tokenizer = bb.load_tokenizer(model_path)
         base = bb.load_base_model(model_path, task.num_labels)
         self.model = bb.wrap_lora(base, rank, alpha, target_modules, dropout=0.0).to(self.device).eval()
-        self.amp = autocast_dtype(self.cfg.mixed_precision, self.device)
+        self.amp = evaluation.autocast_dtype(self.cfg.mixed_precision, self.device)
         self.encoded = {s: evaluation.encode(self.tokenizer, ex, self.cfg.max_length) for s, ex in splits.items()}
         self.padded = {
             s: evaluation.pad_batches(self.tokenizer, enc, self.cfg.batch_size, self.device)
