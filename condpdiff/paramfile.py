@@ -148,6 +148,12 @@ class ParamSet:
             raise ValueError(f"asked for the last {n} checkpoints but the file holds {self.n}")
         return self.select(slice(self.n - n, self.n))
 
+    def every(self, k: int) -> "ParamSet":
+        """Every `k`-th row counted back from the last one, which is always kept (k=1: all rows)."""
+        if k < 1:
+            raise ValueError(f"every: k must be >= 1, got {k}")
+        return self.select(list(range((self.n - 1) % k, self.n, k)))
+
     def save(self, path: str | Path) -> None:
         tensors = {"params": self.params.float(), "steps": self.steps.long(), "loss": self.loss.float()}
         tensors.update({f"head/{k}": v.float() for k, v in self.heads.items()})

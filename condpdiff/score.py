@@ -180,6 +180,14 @@ def main(argv=None) -> None:
     p.add_argument("--params", required=True, help="parameter file (.safetensors) whose rows are scored")
     p.add_argument("--last", type=int, default=None, help="score only the last N rows")
     p.add_argument("--soup", type=int, default=None, help="score one row: the mean of the last N rows")
+    p.add_argument(
+        "--every", type=int, default=1, help="score every k-th row, counted back from the last (always scored)"
+    )
+    p.add_argument(
+        "--row-from",
+        default=None,
+        help="score one row: the 'selected_row' of this generated cell (cross-task scoring)",
+    )
     p.add_argument("--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last")
     p.add_argument("--harvest", default=None, help="harvest file (for --head last_checkpoint)")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
@@ -194,12 +202,21 @@ def main(argv=None) -> None:
         pset = pset.last(a.last)
     if a.soup is not None:
         pset = soup(pset, a.soup)
+    n_in_file, row = pset.n, None
+    if a.every != 1:
+        pset = pset.every(a.every)
+    if a.row_from is not None:
+        row = int(cli.load_json(a.row_from)["selected_row"])
+        if not 0 <= row < pset.n:
+            raise SystemExit(f"{a.row_from}: selected_row {row} is not a row of {a.params} ({pset.n} rows)")
+        pset = pset.select([row])
     harvest = ParamSet.load(a.harvest) if a.harvest else None
     splits = load_splits(task, a.data_source, a.glue_dir, cfg, a.splits)
     log.info("task %s: %d rows; splits %s", task.name, pset.n, {s: len(e) for s, e in splits.items()})
     scorer = Scorer(a.model, task, a.rank, a.alpha, a.target_modules, splits, cfg)
     cache = score_file(scorer, pset, a.params, a.head, harvest)
-    cache["rows"] = {"last": a.last, "soup": a.soup}
+    cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from, "row": row}
+    cache["rows"]["in_file"] = n_in_file
     write_json(a.out, cache)
     log.info("scored %d rows in %.1fs (%.3fs per row)", pset.n, cache["seconds"], cache["seconds_per_row"])
 

@@ -9,6 +9,8 @@ task's main dev metric, x100) and ``metrics`` (all dev metrics of the reported r
 - ``original``: the paper's definition: the best dev score among the last n harvested
   checkpoints; the last checkpoint's and the mean dev score are stored alongside.
 - ``recon``: autoencoder reconstructions of the training checkpoints: best, mean and last dev score.
+- ``cross``: the candidate selected for task B, scored on task A with A's head (the diagonal of
+  this matrix must win, or the condition is ignored).
 - ``soup`` cells are written by ``condpdiff.score --soup`` + ``soup`` below.
 """
 
@@ -66,13 +68,19 @@ def generated_cell(cache: dict) -> dict:
 
 
 def original_cell(cache: dict, n: int | None = None) -> dict:
-    """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean."""
+    """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean.
+
+    "The last n" are the checkpoints of the last n harvested *steps* (steps are consecutive), so
+    a cache that scored only every k-th checkpoint (``scoring.harvest_every``) is sliced right.
+    """
     dev = cache["scores"]["dev"]
-    steps = cache["steps"]
+    steps = [int(s) for s in cache["steps"]]
     if n is not None:
-        if n > len(dev):
-            raise ValueError(f"asked for the last {n} checkpoints but the cache scores {len(dev)}")
-        dev, steps = dev[len(dev) - n :], steps[len(steps) - n :]
+        held = int((cache.get("rows") or {}).get("in_file") or len(dev))
+        if n > held:
+            raise ValueError(f"asked for the last {n} checkpoints but the harvest holds {held}")
+        keep = [i for i, s in enumerate(steps) if s > steps[-1] - n]
+        dev, steps = [dev[i] for i in keep], [steps[i] for i in keep]
     values = _main_scores(dev)
     best = select_index(values)  # argmax over dev: the paper's definition of these baselines
     return {
@@ -82,7 +90,8 @@ def original_cell(cache: dict, n: int | None = None) -> dict:
         "best_step": steps[best],
         "last_checkpoint": {"score": values[-1], "metrics": dict(dev[-1]), "step": steps[-1]},
         "mean": sum(values) / len(values),
-        "n": len(values),
+        "n": n if n is not None else len(values),
+        "n_scored": len(values),
     }
 
 
@@ -111,7 +120,23 @@ def soup_cell(cache: dict) -> dict:
     return {**_base(cache, "soup"), "score": float(dev[0]["score"]), "metrics": dict(dev[0]), "n": cache["info"].get("soup_of")}
 
 
-CELLS = {"generated": generated_cell, "original": original_cell, "recon": recon_cell, "soup": soup_cell}
+def cross_cell(cache: dict) -> dict:
+    """One task's selected generated LoRA scored on another task (cross-task condition check)."""
+    dev = cache["scores"]["dev"]
+    if len(dev) != 1:
+        raise ValueError(f"a cross-task cache scores one row (the selected candidate), this one {len(dev)}")
+    rows = cache.get("rows") or {}
+    return {
+        **_base(cache, "cross"),
+        "score": float(dev[0]["score"]),
+        "metrics": dict(dev[0]),
+        "params_file": cache.get("params_file"),
+        "selected_row": rows.get("row"),
+        "head": cache.get("head"),
+    }
+
+
+CELLS = {"cross": cross_cell, "generated": generated_cell, "original": original_cell, "recon": recon_cell, "soup": soup_cell}
 
 
 def main(argv=None) -> None:

@@ -7,6 +7,8 @@ Cell paths (``R`` = ``results_dir``; see docs/formats.md):
 - ``R/scores/{backbone}/r{rank}/n{n}/{task}/soup.json`` (+ ``soup_scores.json``)  mean of the last n
 - ``R/scores/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}/``
   ``candidate_scores.json`` (selection + dev of every candidate) and ``generated.json`` (the cell)
+- ``.../cond-{condition}/{sampler}/{task}/from-{source}/cross.json``: the candidate selected for
+  ``source``, scored on ``task`` (the cross-task condition check, ``table_cross``)
 - ``R/scores/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/autoencoder/{task}/``
   ``recon_scores.json`` and ``recon.json``
 """
@@ -18,8 +20,8 @@ import shlex
 
 from condpdiff.score import ScoringConfig
 
-CELL_KINDS = ("generated", "original", "soup", "recon")
-TABLES = ("table1", "table3", "table4a", "table4b", "table4c", "table_sampler", "table_recon")
+CELL_KINDS = ("generated", "original", "soup", "recon", "cross")
+TABLES = ("table1", "table3", "table4a", "table4b", "table4c", "table_sampler", "table_recon", "table_cross")
 ABLATIONS = {
     "table3": ("n", "Table 3: number of harvested checkpoints N"),
     "table4a": ("norm", "Table 4a: parameter normalisation"),
@@ -39,11 +41,12 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
         return f"{results}/scores/{backbone}/r{rank}/n{setting['n']}/{task}/{kind}.json"
     if kind == "recon":
         return f"{setting_dir(results, backbone, rank, setting)}/autoencoder/{task}/recon.json"
+    scored = f"{setting_dir(results, backbone, rank, setting)}/cond-{setting['condition']}/{setting['sampler']}/{task}"
     if kind == "generated":
-        return (
-            f"{setting_dir(results, backbone, rank, setting)}/cond-{setting['condition']}/{setting['sampler']}"
-            f"/{task}/generated.json"
-        )
+        return f"{scored}/generated.json"
+    if kind == "cross":
+        source = setting["source"]
+        return f"{scored}/generated.json" if source == task else f"{scored}/from-{source}/cross.json"
     raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
 
 
@@ -84,6 +87,22 @@ def table_spec(config: dict, name: str) -> dict:
             rows.append({"label": {"backbone": b, "rank": r}, "cells": cells})
         title = "Autoencoder reconstructions vs original checkpoints"
         note = f"best / mean dev score over the reconstructions of the last n checkpoints and over those checkpoints; {setting_note}"
+    elif name == "table_cross":
+        b, r = ablation_base(config)
+        columns = ["score"]
+        rows = [
+            {
+                "label": {"generated_for": source},
+                "cells": {t: {"score": cell_path(results, "cross", b, r, t, {**gen, "source": source})} for t in tasks},
+            }
+            for source in tasks
+        ]
+        title = f"Cross-task condition check ({b}, r={r}): row = condition the LoRA was generated for, column = task scored"
+        note = (
+            "each cell: the candidate selected for the row's task, with the column task's head (its last"
+            " checkpoint's), dev score; the diagonal is the generated cell of table1 and must win its column."
+            f" {setting_note}"
+        )
     elif name in ABLATIONS:
         field, title = ABLATIONS[name]
         b, r = ablation_base(config)

@@ -113,3 +113,13 @@ def test_tiny_tokenizer_knows_the_synthetic_words(tiny_backbone):
     tokens = tok.tokenize(" ".join(VOCABULARY) + " unseen")
     assert tok.unk_token not in tokens
     assert tokens[: len(VOCABULARY)] == [w.lower() for w in VOCABULARY]
+
+
+def test_every_kth_row_keeps_the_last():
+    pset = ParamSet(
+        params=torch.arange(10.0)[:, None], layout=[("w", (1,))], steps=torch.arange(100, 110),
+        loss=torch.zeros(10), heads={}, info={},
+    )
+    assert pset.every(3).steps.tolist() == [100, 103, 106, 109]
+    assert pset.every(1).steps.tolist() == list(range(100, 110))
+    assert pset.every(20).steps.tolist() == [109]

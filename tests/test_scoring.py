@@ -124,6 +124,18 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     soup_cell = json.loads((tmp_path / "soup.json").read_text())
     assert soup_cell["kind"] == "soup" and soup_cell["n"] == 2
 
+    # cross-task: the selected row alone, scored again on dev, gives the generated cell's dev score
+    score.main([*common, "--splits", "dev", "--row-from", str(tmp_path / "gen.json"), "--out", str(tmp_path / "x.json")])
+    selection.main(["cross", "--scores", str(tmp_path / "x.json"), "--out", str(tmp_path / "cross.json")])
+    cross = json.loads((tmp_path / "cross.json").read_text())
+    assert cross["selected_row"] == cell["selected_row"] and cross["score"] == pytest.approx(cell["score"])
+
+    # every k-th row counted back from the last one
+    score.main([*common, "--splits", "dev", "--every", "2", "--out", str(tmp_path / "every.json")])
+    every = json.loads((tmp_path / "every.json").read_text())
+    assert every["steps"] == [cache["steps"][0], cache["steps"][2]] and every["rows"]["in_file"] == 3
+    assert every["scores"]["dev"][1] == cache["scores"]["dev"][2]
+
 
 def test_merge_adapter_loads_with_peft(tmp_path, tiny_backbone, sentiment_task, scorer, random_paramset):
     from peft import PeftModel

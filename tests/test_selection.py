@@ -8,7 +8,7 @@ import math
 import pytest
 
 from condpdiff import selection
-from condpdiff.selection import generated_cell, original_cell, recon_cell, select_index, soup_cell
+from condpdiff.selection import cross_cell, generated_cell, original_cell, recon_cell, select_index, soup_cell
 
 
 class DevSpy(list):
@@ -95,6 +95,27 @@ def test_original_is_best_dev_among_last_n():
     assert original_cell(c)["score"] == 99.0
     with pytest.raises(ValueError):
         original_cell(c, n=6)
+
+
+def test_original_of_a_strided_cache_slices_by_step():
+    # a harvest of 10 steps (100..109) scored every 3rd checkpoint from the last: steps 100, 103, 106, 109
+    c = cache(sel=[0] * 4, dev=[90.0, 60.0, 70.0, 65.0], rows={"in_file": 10, "every": 3})
+    c["steps"] = [100, 103, 106, 109]
+    cell = original_cell(c, n=5)  # the last 5 steps are 105..109: rows for 106 and 109 only
+    assert cell["score"] == 70.0 and cell["best_step"] == 106 and cell["n_scored"] == 2 and cell["n"] == 5
+    assert original_cell(c, n=1)["score"] == 65.0  # N=1 is the last checkpoint, always scored
+    assert original_cell(c, n=10)["score"] == 90.0
+    with pytest.raises(ValueError, match="harvest holds 10"):
+        original_cell(c, n=11)
+
+
+def test_cross_cell_reads_the_one_scored_row():
+    c = cache(sel=[], dev=[61.5], rows={"row": 7})
+    del c["scores"]["selection"]
+    cell = cross_cell(c)
+    assert cell["score"] == 61.5 and cell["kind"] == "cross" and cell["selected_row"] == 7
+    with pytest.raises(ValueError, match="one row"):
+        cross_cell(cache(sel=[], dev=[1.0, 2.0]))
 
 
 def test_recon_and_soup_cells():

@@ -91,3 +91,23 @@ def test_specs_from_config():
     flags = ts.scoring_flags(config, ["dev"])
     assert "--splits dev" in flags and "selection" not in flags and "--max-length 32" in flags
     assert "--selection-examples 64" in ts.scoring_flags(config, ["selection", "dev"])
+
+
+def test_cross_task_spec_has_the_generated_cells_on_its_diagonal():
+    import yaml
+
+    from condpdiff import table_specs as ts
+
+    config = yaml.safe_load(open("config/smoke.yaml"))
+    spec = ts.table_spec(config, "table_cross")
+    tasks = config["tasks"]
+    assert [r["label"]["generated_for"] for r in spec["rows"]] == tasks
+    t1 = ts.table_spec(config, "table1")["rows"][0]["cells"]
+    for row in spec["rows"]:
+        source = row["label"]["generated_for"]
+        for task in tasks:
+            path = row["cells"][task]["score"]
+            if task == source:
+                assert path == t1[task]["generated"]
+            else:
+                assert path.endswith(f"/{task}/from-{source}/cross.json")

@@ -47,12 +47,13 @@ rule score_harvest:
         alpha=lambda w: lora_alpha(config, int(w.rank)),
         target_modules=target_modules,
         settings=ts.scoring_flags(config, ["dev"]),
+        every=config.get("scoring", {}).get("harvest_every", 1),
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
         " --data-source {params.source} --glue-dir {params.glue_dir:q} --rank {wildcards.rank}"
         " --alpha {params.alpha} --target-modules {params.target_modules} --params {input.params}"
-        " --head file {params.settings} --out {output.scores} > {log} 2>&1"
+        " --every {params.every} --head file {params.settings} --out {output.scores} > {log} 2>&1"
 
 
 rule select_original:
@@ -174,6 +175,53 @@ rule select_candidate:
         "python -m condpdiff.selection generated --scores {input.scores} --out {output.cell} > {log} 2>&1"
 
 
+rule score_cross_task:
+    """The candidate selected for task {source}, scored on {task} with {task}'s head."""
+    input:
+        cell=os.path.join(
+            SCORES_GEN, "cond-{condition}/{sampler}/{source}/generated.json"
+        ),
+        params=os.path.join(CANDIDATES, "candidates/{source}.safetensors"),
+        harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
+        task=TASK_FILE,
+        data=task_data_files,
+        backbone=backbone_input,
+    output:
+        scores=os.path.join(SCORED, "from-{source}/cross_scores.json"),
+        cell=os.path.join(SCORED, "from-{source}/cross.json"),
+    log:
+        os.path.join(LOGS, "score_cross_task", f"{CELL_TAG}_from-{{source}}.log"),
+    benchmark:
+        os.path.join(BENCHMARKS, "score_cross_task", f"{CELL_TAG}_from-{{source}}.tsv")
+    wildcard_constraints:
+        condition="[a-z]+(-[a-z]+)?",
+        sampler=r"(ddpm|ddim)\d+",
+        source="[A-Za-z0-9_]+",
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        gpu=GPU,
+        runtime=SCORE_RUNTIME,
+        mem_mb=8000,
+    params:
+        model=backbone_model,
+        source="hub" if config["data"]["source"] == "hub" else "local",
+        glue_dir=glue_dir(),
+        alpha=lambda w: lora_alpha(config, int(w.rank)),
+        target_modules=target_modules,
+        head=ts.scoring_head(config),
+        settings=ts.scoring_flags(config, ["dev"]),
+        code=f"{code('score')},{code('selection')}",
+    shell:
+        "(python -m condpdiff.score --model {params.model} --task-file {input.task}"
+        " --data-source {params.source} --glue-dir {params.glue_dir:q} --rank {wildcards.rank}"
+        " --alpha {params.alpha} --target-modules {params.target_modules} --params {input.params}"
+        " --row-from {input.cell} --head {params.head} --harvest {input.harvest} {params.settings}"
+        " --out {output.scores}"
+        " && python -m condpdiff.selection cross --scores {output.scores} --out {output.cell}) > {log} 2>&1"
+
+
 rule score_recon:
     input:
         params=os.path.join(GEN_DIR, "autoencoder/recon/{task}.safetensors"),
@@ -202,12 +250,13 @@ rule score_recon:
         target_modules=target_modules,
         head=ts.scoring_head(config),
         settings=ts.scoring_flags(config, ["dev"]),
+        every=config.get("scoring", {}).get("harvest_every", 1),
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
         " --data-source {params.source} --glue-dir {params.glue_dir:q} --rank {wildcards.rank}"
         " --alpha {params.alpha} --target-modules {params.target_modules} --params {input.params}"
-        " --head {params.head} --harvest {input.harvest} {params.settings} --out {output.scores} > {log} 2>&1"
+        " --every {params.every} --head {params.head} --harvest {input.harvest} {params.settings} --out {output.scores} > {log} 2>&1"
 
 
 rule summarize_recon:
@@ -285,7 +334,7 @@ rule make_table:
     benchmark:
         os.path.join(BENCHMARKS, "make_table/{table}.tsv")
     wildcard_constraints:
-        table="table1|table3|table4a|table4b|table4c|table_sampler|table_recon",
+        table="table1|table3|table4a|table4b|table4c|table_sampler|table_recon|table_cross",
     conda:
         "../../environment.yml"
     resources:
@@ -338,3 +387,9 @@ rule table_recon:
     input:
         os.path.join(TABLES, "table_recon.csv"),
         os.path.join(TABLES, "table_recon.md"),
+
+
+rule table_cross:
+    input:
+        os.path.join(TABLES, "table_cross.csv"),
+        os.path.join(TABLES, "table_cross.md"),
