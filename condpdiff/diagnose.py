@@ -1,0 +1,93 @@
+"""Why does `generated` differ from `original`? A diagnosis from the score caches (no scoring).
+
+For one generator setting and each task it compares the 20 candidates with the harvested
+checkpoints on dev: the selected candidate, the candidates' mean / min / max, the checkpoints'
+mean / min / max, and how well the selection split ranks the candidates (Spearman's rho
+between selection and dev scores over the candidates, and how many distinct selection
+scores there are: ties mean the split is too small to tell the candidates apart).
+
+``max`` over candidates picks on dev: shown only as a diagnostic of what the candidates
+contain, never as a result. Usage (paths as in docs/formats.md):
+
+    python -m condpdiff.diagnose --results results/demo_cpu --backbone minilm --rank 1 \\
+        --n 150 --layers all --norm task --condition sentence-twoshot --sampler ddim50 \\
+        --tasks sst2 rte mrpc cola stsb
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+from condpdiff.table_specs import cell_path
+
+
+def _load(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise SystemExit(f"{p}: missing (build it first, e.g. `snakemake {p}`)")
+    return json.loads(p.read_text())
+
+
+def _scores(cache: dict, split: str) -> list[float]:
+    return [float(r["score"]) for r in cache["scores"][split]]
+
+
+def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
+    """The diagnosis of one task (one row of the table)."""
+    generated = _load(cell_path(results, "generated", backbone, rank, task, setting))
+    original = _load(cell_path(results, "original", backbone, rank, task, setting))
+    candidates = _load(generated["scores_file"])
+    checkpoints = _load(original["scores_file"])
+    dev, sel = _scores(candidates, "dev"), _scores(candidates, "selection")
+    ck = _scores(checkpoints, "dev")
+    steps = [int(s) for s in checkpoints["steps"]]
+    n = int(setting["n"])
+    ck = [v for v, s in zip(ck, steps) if s > steps[-1] - n]  # the last n harvested steps
+    constant = len(set(sel)) < 2 or len(set(dev)) < 2
+    return {
+        "task": task,
+        "generated": generated["score"],
+        "cand_mean": sum(dev) / len(dev),
+        "cand_min": min(dev),
+        "cand_max (dev-picked)": max(dev),
+        "original": original["score"],
+        "ckpt_mean": sum(ck) / len(ck),
+        "ckpt_min": min(ck),
+        "ckpt_last": original["last_checkpoint"]["score"],
+        "rho(sel, dev)": math.nan if constant else float(spearmanr(sel, dev).statistic),
+        "distinct_sel": len(set(sel)),
+        "sel_examples": generated.get("selection_examples"),
+    }
+
+
+def diagnose(results: str, backbone: str, rank: int, tasks: list[str], setting: dict) -> pd.DataFrame:
+    df = pd.DataFrame([task_row(results, backbone, rank, t, setting) for t in tasks])
+    avg = {"task": "avg", **{c: df[c].mean() for c in df.columns if c not in ("task", "distinct_sel", "sel_examples")}}
+    return pd.concat([df, pd.DataFrame([avg])], ignore_index=True)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--results", required=True, help="results_dir")
+    p.add_argument("--backbone", required=True)
+    p.add_argument("--rank", type=int, required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--layers", default="all")
+    p.add_argument("--norm", default="task")
+    p.add_argument("--condition", required=True)
+    p.add_argument("--sampler", required=True)
+    p.add_argument("--tasks", nargs="+", required=True)
+    a = p.parse_args(argv)
+    setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
+    df = diagnose(a.results, a.backbone, a.rank, a.tasks, setting)
+    print(df.to_markdown(index=False, floatfmt=".1f"))
+
+
+if __name__ == "__main__":
+    main()
