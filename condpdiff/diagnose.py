@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
+from condpdiff.selection import last_n_dev
 from condpdiff.table_specs import cell_path
 
 
@@ -45,10 +46,7 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
     candidates = _load(generated["scores_file"])
     checkpoints = _load(original["scores_file"])
     dev, sel = _scores(candidates, "dev"), _scores(candidates, "selection")
-    ck = _scores(checkpoints, "dev")
-    steps = [int(s) for s in checkpoints["steps"]]
-    n = int(setting["n"])
-    ck = [v for v, s in zip(ck, steps) if s > steps[-1] - n]  # the last n harvested steps
+    ck = [float(r["score"]) for r in last_n_dev(checkpoints, int(setting["n"]))[0]]
     constant = len(set(sel)) < 2 or len(set(dev)) < 2
     return {
         "task": task,

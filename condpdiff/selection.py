@@ -67,20 +67,26 @@ def generated_cell(cache: dict) -> dict:
     }
 
 
+def last_n_dev(cache: dict, n: int | None = None) -> tuple[list[dict], list[int]]:
+    """Dev metrics and steps of the scored checkpoints among the last `n` harvested steps (all if None)."""
+    dev = cache["scores"]["dev"]
+    steps = [int(s) for s in cache["steps"]]
+    if n is None:
+        return dev, steps
+    held = int((cache.get("rows") or {}).get("in_file") or len(dev))
+    if n > held:
+        raise ValueError(f"asked for the last {n} checkpoints but the harvest holds {held}")
+    keep = [i for i, s in enumerate(steps) if s > steps[-1] - n]
+    return [dev[i] for i in keep], [steps[i] for i in keep]
+
+
 def original_cell(cache: dict, n: int | None = None) -> dict:
     """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean.
 
     "The last n" are the checkpoints of the last n harvested *steps* (steps are consecutive), so
     a cache that scored only every k-th checkpoint (``scoring.harvest_every``) is sliced right.
     """
-    dev = cache["scores"]["dev"]
-    steps = [int(s) for s in cache["steps"]]
-    if n is not None:
-        held = int((cache.get("rows") or {}).get("in_file") or len(dev))
-        if n > held:
-            raise ValueError(f"asked for the last {n} checkpoints but the harvest holds {held}")
-        keep = [i for i, s in enumerate(steps) if s > steps[-1] - n]
-        dev, steps = [dev[i] for i in keep], [steps[i] for i in keep]
+    dev, steps = last_n_dev(cache, n)
     values = _main_scores(dev)
     best = select_index(values)  # argmax over dev: the paper's definition of these baselines
     return {

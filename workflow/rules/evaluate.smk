@@ -19,6 +19,7 @@ CELL_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_cond-{condition}
 RECON_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_{task}"
 TABLES = os.path.join(R, "tables")
 SCORE_RUNTIME = config.get("resources", {}).get("score_runtime", 60)
+HARVEST_EVERY = config.get("scoring", {}).get("harvest_every", 1)
 
 
 rule score_harvest:
@@ -47,7 +48,7 @@ rule score_harvest:
         alpha=lambda w: lora_alpha(config, int(w.rank)),
         target_modules=target_modules,
         settings=ts.scoring_flags(config, ["dev"]),
-        every=config.get("scoring", {}).get("harvest_every", 1),
+        every=HARVEST_EVERY,
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
@@ -250,7 +251,7 @@ rule score_recon:
         target_modules=target_modules,
         head=ts.scoring_head(config),
         settings=ts.scoring_flags(config, ["dev"]),
-        every=config.get("scoring", {}).get("harvest_every", 1),
+        every=HARVEST_EVERY,
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
