@@ -11,7 +11,7 @@ contain, never as a result. Usage (paths as in docs/formats.md):
 
     python -m condpdiff.diagnose --results results/demo_cpu --backbone minilm --rank 1 \\
         --n 150 --layers all --norm task --condition sentence-twoshot --sampler ddim50 \\
-        --tasks sst2 rte mrpc cola stsb
+        --selection-examples 1000 --tasks sst2 rte mrpc cola stsb
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
+from condpdiff.score import ScoringConfig
 from condpdiff.selection import last_n_dev
 from condpdiff.table_specs import cell_path
 
@@ -44,8 +45,9 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
     generated = _load(cell_path(results, "generated", backbone, rank, task, setting))
     original = _load(cell_path(results, "original", backbone, rank, task, setting))
     candidates = _load(generated["scores_file"])
+    selection = _load(generated.get("selection_file") or generated["scores_file"])
     checkpoints = _load(original["scores_file"])
-    dev, sel = _scores(candidates, "dev"), _scores(candidates, "selection")
+    dev, sel = _scores(candidates, "dev"), _scores(selection, "selection")
     ck = [float(r["score"]) for r in last_n_dev(checkpoints, int(setting["n"]))[0]]
     constant = len(set(sel)) < 2 or len(set(dev)) < 2
     return {
@@ -80,9 +82,12 @@ def main(argv=None) -> None:
     p.add_argument("--norm", default="task")
     p.add_argument("--condition", required=True)
     p.add_argument("--sampler", required=True)
+    p.add_argument("--selection-examples", type=int, default=ScoringConfig.selection_examples)
+    p.add_argument("--selection-seed", type=int, default=ScoringConfig.selection_seed)
     p.add_argument("--tasks", nargs="+", required=True)
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
+    setting["selection"] = f"sel{a.selection_examples}-seed{a.selection_seed}"
     df = diagnose(a.results, a.backbone, a.rank, a.tasks, setting)
     print(df.to_markdown(index=False, floatfmt=".1f"))
 

@@ -5,7 +5,9 @@ task's main dev metric, x100) and ``metrics`` (all dev metrics of the reported r
 
 - ``generated``: the candidate that is best on the SELECTION split (a seeded subset of the
   training split), reported on dev. ``select_index`` receives selection-split scores only and
-  returns an index; dev is read afterwards, for that one row. Dev never chooses.
+  returns an index; dev is read afterwards, for that one row. Dev never chooses. The selection
+  scores may come from their own cache (``--selection``), so that another selection size or
+  seed re-scores the candidates on the selection split only.
 - ``original``: the paper's definition: the best dev score among the last n harvested
   checkpoints; the last checkpoint's and the mean dev score are stored alongside.
 - ``recon``: autoencoder reconstructions of the training checkpoints: best, mean and last dev score.
@@ -46,21 +48,34 @@ def _base(cache: dict, kind: str) -> dict:
     return {"format": CELL_FORMAT, "kind": kind, "task": cache["task"], "metric": cache["metric"]}
 
 
-def generated_cell(cache: dict) -> dict:
-    """The reported generated score: dev score of the candidate best on the selection split."""
-    scores = cache["scores"]
-    if "selection" not in scores:
+def generated_cell(cache: dict, selection_cache: dict | None = None) -> dict:
+    """The reported generated score: dev score of the candidate best on the selection split.
+
+    `cache` holds the candidates' dev scores; their selection-split scores are read from
+    `selection_cache` when given (a cache of the same parameter file), else from `cache`.
+    """
+    source = cache if selection_cache is None else selection_cache
+    if "selection" not in source["scores"]:
         raise ValueError("score cache has no 'selection' split: candidates must be scored on it to be selected")
-    selection = _main_scores(scores["selection"])
+    if selection_cache is not None:
+        for key in ("params_file", "n_rows", "head"):
+            if selection_cache.get(key) != cache.get(key):
+                raise ValueError(
+                    f"the selection and dev score caches disagree on {key!r}"
+                    f" ({selection_cache.get(key)!r} vs {cache.get(key)!r}): they must score the same candidates"
+                )
+    selection = _main_scores(source["scores"]["selection"])
     i = select_index(selection)
-    dev = scores["dev"][i]  # the only dev row read
+    dev = cache["scores"]["dev"][i]  # the only dev row read
+    split = source["splits"]["selection"]
     return {
         **_base(cache, "generated"),
         "score": float(dev["score"]),
         "metrics": dict(dev),
         "selected_row": i,
         "selection_score": selection[i],
-        "selection_examples": cache["splits"]["selection"]["n_examples"],
+        "selection_examples": split["n_examples"],
+        "selection_seed": split.get("seed"),
         "n_candidates": len(selection),
         "head": cache.get("head"),
         "params_file": cache.get("params_file"),
@@ -149,11 +164,20 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kind", choices=sorted(CELLS))
     p.add_argument("--scores", required=True, help="score cache written by condpdiff.score")
+    p.add_argument("--selection", default=None, help="generated: the selection-split score cache (else in --scores)")
     p.add_argument("--n", type=int, default=None, help="original: the last n checkpoints")
     p.add_argument("--out", required=True, help="cell JSON")
     a = p.parse_args(argv)
     cache = cli.load_json(a.scores)
-    cell = original_cell(cache, a.n) if a.kind == "original" else CELLS[a.kind](cache)
+    if a.selection is not None and a.kind != "generated":
+        p.error("--selection applies to 'generated' only")
+    if a.kind == "original":
+        cell = original_cell(cache, a.n)
+    elif a.kind == "generated" and a.selection is not None:
+        cell = generated_cell(cache, cli.load_json(a.selection))
+        cell["selection_file"] = a.selection
+    else:
+        cell = CELLS[a.kind](cache)
     cell["scores_file"] = a.scores
     write_json(a.out, cell)
 

@@ -6,9 +6,10 @@ Cell paths (``R`` = ``results_dir``; see docs/formats.md):
 - ``R/scores/{backbone}/r{rank}/n{n}/{task}/original.json``                       best dev of the last n
 - ``R/scores/{backbone}/r{rank}/n{n}/{task}/soup.json`` (+ ``soup_scores.json``)  mean of the last n
 - ``R/scores/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}/``
-  ``candidate_scores.json`` (selection + dev of every candidate) and ``generated.json`` (the cell)
-- ``.../cond-{condition}/{sampler}/{task}/from-{source}/cross.json``: the candidate selected for
-  ``source``, scored on ``task`` (the cross-task condition check, ``table_cross``)
+  ``candidate_scores.json`` (dev of every candidate), and under ``sel{k}-seed{s}/`` (the selection
+  split: k training examples drawn with seed s) ``selection_scores.json`` and ``generated.json``
+- ``.../{task}/sel{k}-seed{s}/from-{source}/cross.json``: the candidate selected for ``source``,
+  scored on ``task`` (the cross-task condition check, ``table_cross``)
 - ``R/scores/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/autoencoder/{task}/``
   ``recon_scores.json`` and ``recon.json``
 """
@@ -35,19 +36,33 @@ def setting_dir(results: str, backbone: str, rank, setting: dict) -> str:
     return f"{results}/scores/{backbone}/r{rank}/n{setting['n']}/layers-{setting['layers']}/norm-{setting['norm']}"
 
 
+def selection_dir(config: dict) -> str:
+    """``sel{k}-seed{s}``: the selection split of config `scoring` (its size and seed), as a path part."""
+    scoring, d = config.get("scoring", {}) or {}, ScoringConfig()
+    return f"sel{scoring.get('selection_examples', d.selection_examples)}-seed{scoring.get('selection_seed', d.selection_seed)}"
+
+
 def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:
-    """The cell file of `kind` for one backbone x rank x task at a generator `setting` (n, layers, norm, ...)."""
+    """The cell file of `kind` for one backbone x rank x task at a generator `setting` (n, layers, norm, ...).
+
+    `generated` and `cross` cells also need ``setting["selection"]`` (see `selection_dir`).
+    """
     if kind in ("original", "soup"):
         return f"{results}/scores/{backbone}/r{rank}/n{setting['n']}/{task}/{kind}.json"
     if kind == "recon":
         return f"{setting_dir(results, backbone, rank, setting)}/autoencoder/{task}/recon.json"
-    scored = f"{setting_dir(results, backbone, rank, setting)}/cond-{setting['condition']}/{setting['sampler']}/{task}"
+    if kind not in ("generated", "cross"):
+        raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
+    if "selection" not in setting:
+        raise ValueError(f"a {kind} cell path needs the selection split (setting['selection'], e.g. 'sel1000-seed0')")
+    scored = (
+        f"{setting_dir(results, backbone, rank, setting)}/cond-{setting['condition']}/{setting['sampler']}"
+        f"/{task}/{setting['selection']}"
+    )
     if kind == "generated":
         return f"{scored}/generated.json"
-    if kind == "cross":
-        source = setting["source"]
-        return f"{scored}/generated.json" if source == task else f"{scored}/from-{source}/cross.json"
-    raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
+    source = setting["source"]
+    return f"{scored}/generated.json" if source == task else f"{scored}/from-{source}/cross.json"
 
 
 def ablation_base(config: dict) -> tuple[str, int]:
@@ -58,9 +73,14 @@ def ablation_base(config: dict) -> tuple[str, int]:
 
 def table_spec(config: dict, name: str) -> dict:
     """The spec condpdiff.tables reads for table `name`: rows, tasks, columns and every cell file."""
-    results, tasks, gen = config["results_dir"], list(config["tasks"]), config["generator"]
+    results, tasks = config["results_dir"], list(config["tasks"])
+    sel = selection_dir(config)
+    gen = {**config["generator"], "selection": sel}
     pairs = [(b, r) for b in config["backbones"] for r in config["lora"]["ranks"]]
-    setting_note = f"generator setting: {json.dumps(gen, sort_keys=True)}"
+    setting_note = (
+        f"generator setting: {json.dumps(config['generator'], sort_keys=True)};"
+        f" generated = best of the candidates on the selection split {sel} (training examples, seed)"
+    )
     if name == "table1":
         columns = ["generated", "original", "soup"]
         rows = [
@@ -137,20 +157,18 @@ def table_arg(config: dict, name: str) -> str:
 def scoring_flags(config: dict, splits) -> str:
     """--flags for condpdiff.score: config `scoring`, falling back to fine-tuning's dev settings.
 
-    Only the settings that change the given splits' scores are passed, so that a new selection
-    size re-scores the candidates but not the harvested checkpoints.
+    The selection split's size and seed are not among them: they are in the selection cache's
+    path (`selection_dir`), and its rule passes them from there.
     """
     scoring, ft, d = config.get("scoring", {}) or {}, config.get("finetune", {}) or {}, ScoringConfig()
     settings = {
         "batch_size": scoring.get("batch_size", d.batch_size),
         "max_length": scoring.get("max_length", ft.get("max_length", d.max_length)),
-        "max_dev_examples": scoring.get("max_dev_examples", ft.get("max_dev_examples")),
-        "dev_seed": ft.get("seed", d.dev_seed),
         "mixed_precision": scoring.get("mixed_precision", d.mixed_precision),
     }
-    if "selection" in splits:
-        settings["selection_examples"] = scoring.get("selection_examples", d.selection_examples)
-        settings["selection_seed"] = scoring.get("selection_seed", d.selection_seed)
+    if "dev" in splits:
+        settings["max_dev_examples"] = scoring.get("max_dev_examples", ft.get("max_dev_examples"))
+        settings["dev_seed"] = ft.get("seed", d.dev_seed)
     flags = ["--splits " + " ".join(splits)]
     for key, value in settings.items():
         flags.append(f"--{key.replace('_', '-')} {shlex.quote('none' if value is None else str(value))}")

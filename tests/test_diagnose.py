@@ -9,7 +9,7 @@ import pytest
 from condpdiff import diagnose
 from condpdiff.table_specs import cell_path
 
-SETTING = {"n": 3, "layers": "all", "norm": "task", "condition": "onehot", "sampler": "ddim20"}
+SETTING = {"n": 3, "layers": "all", "norm": "task", "condition": "onehot", "sampler": "ddim20", "selection": "sel5-seed0"}
 
 
 def put(path, obj):
@@ -22,11 +22,16 @@ def put(path, obj):
 def test_diagnosis_of_one_task(tmp_path):
     R = str(tmp_path)
     cand = f"{R}/cand.json"
-    put(cand, {"scores": {"selection": [{"score": s} for s in (1, 3, 2)], "dev": [{"score": d} for d in (70, 90, 80)]}})
+    put(cand, {"scores": {"dev": [{"score": d} for d in (70, 90, 80)]}})
+    sel = f"{R}/sel.json"
+    put(sel, {"scores": {"selection": [{"score": s} for s in (1, 3, 2)]}})
     ck = f"{R}/ck.json"
     # 4 checkpoints at steps 10..13; n=3 keeps steps 11..13
     put(ck, {"steps": [10, 11, 12, 13], "scores": {"dev": [{"score": d} for d in (99, 60, 70, 80)]}})
-    put(cell_path(R, "generated", "b", 1, "t", SETTING), {"score": 90.0, "scores_file": cand, "selection_examples": 5})
+    put(
+        cell_path(R, "generated", "b", 1, "t", SETTING),
+        {"score": 90.0, "scores_file": cand, "selection_file": sel, "selection_examples": 5}
+    )
     put(
         cell_path(R, "original", "b", 1, "t", SETTING),
         {"score": 80.0, "scores_file": ck, "last_checkpoint": {"score": 80.0}},

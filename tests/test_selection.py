@@ -137,3 +137,34 @@ def test_cell_cli(tmp_path):
     selection.main(["original", "--scores", str(tmp_path / "s.json"), "--n", "1", "--out", str(tmp_path / "o.json")])
     assert json.loads((tmp_path / "g.json").read_text())["score"] == 3.0
     assert json.loads((tmp_path / "o.json").read_text())["score"] == 3.0
+
+
+def test_generated_from_a_separate_selection_cache():
+    """Selection scores from their own cache (another selection size), dev from the candidates' cache."""
+    dev = cache(sel=[], dev=[99.0, 60.0, 95.0], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    del dev["scores"]["selection"]
+    sel = cache(sel=[70.0, 90.0, 80.0], dev=[], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    sel["splits"] = {"selection": {"n_examples": 1000, "seed": 3}}
+    del sel["scores"]["dev"]
+    cell = generated_cell(dev, sel)
+    assert cell["selected_row"] == 1 and cell["score"] == 60.0
+    assert (cell["selection_examples"], cell["selection_seed"]) == (1000, 3)
+    with pytest.raises(ValueError, match="params_file"):
+        generated_cell(dev, {**sel, "params_file": "other.safetensors"})
+    with pytest.raises(ValueError, match="selection"):
+        generated_cell(dev, dev)
+
+
+def test_cell_cli_with_selection_cache(tmp_path):
+    import json
+
+    from condpdiff.atomic import write_json
+
+    write_json(tmp_path / "dev.json", cache(sel=[], dev=[5.0, 3.0], params_file="p", n_rows=2))
+    write_json(tmp_path / "sel.json", cache(sel=[1.0, 2.0], dev=[], params_file="p", n_rows=2))
+    args = ["generated", "--scores", str(tmp_path / "dev.json"), "--selection", str(tmp_path / "sel.json")]
+    selection.main([*args, "--out", str(tmp_path / "g.json")])
+    cell = json.loads((tmp_path / "g.json").read_text())
+    assert cell["score"] == 3.0 and cell["selection_file"] == str(tmp_path / "sel.json")
+    with pytest.raises(SystemExit):
+        selection.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", "o.json"])

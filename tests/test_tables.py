@@ -77,7 +77,7 @@ def test_specs_from_config():
     assert [r["label"] for r in t1["rows"]] == [{"backbone": "tiny", "rank": 1}, {"backbone": "other", "rank": 1}]
     cells = t1["rows"][0]["cells"]["syn_topic"]
     assert cells["generated"] == (
-        "results/smoke/scores/tiny/r1/n20/layers-all/norm-task/cond-onehot/ddim20/syn_topic/generated.json"
+        "results/smoke/scores/tiny/r1/n20/layers-all/norm-task/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json"
     )
     assert cells["original"] == "results/smoke/scores/tiny/r1/n20/syn_topic/original.json"
     assert cells["soup"] == "results/smoke/scores/tiny/r1/n20/syn_topic/soup.json"
@@ -90,7 +90,26 @@ def test_specs_from_config():
     assert recon.endswith("n20/layers-all/norm-task/autoencoder/syn_topic/recon.json")
     flags = ts.scoring_flags(config, ["dev"])
     assert "--splits dev" in flags and "selection" not in flags and "--max-length 32" in flags
-    assert "--selection-examples 64" in ts.scoring_flags(config, ["selection", "dev"])
+    assert "--max-dev-examples" in flags
+
+
+def test_selection_split_is_in_the_cell_path_not_in_the_flags():
+    """Another selection size or seed is another file: the dev scores and other cells stay valid."""
+    import yaml
+
+    from condpdiff import table_specs as ts
+
+    config = yaml.safe_load(open("config/smoke.yaml"))
+    assert ts.selection_dir(config) == "sel64-seed0"
+    flags = ts.scoring_flags(config, ["selection"])
+    assert "--splits selection" in flags and "--selection-examples" not in flags and "--max-dev-examples" not in flags
+    config["scoring"] = {**config["scoring"], "selection_examples": 1000, "selection_seed": 3}
+    t1 = ts.table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
+    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3/generated.json")
+    assert t1["original"].endswith("/n20/syn_topic/original.json")
+    setting = {"n": 20, "layers": "all", "norm": "task", "condition": "onehot", "sampler": "ddim20"}
+    with pytest.raises(ValueError, match="selection split"):
+        ts.cell_path("R", "generated", "tiny", 1, "syn_topic", setting)
 
 
 def test_cross_task_spec_has_the_generated_cells_on_its_diagonal():
@@ -110,4 +129,4 @@ def test_cross_task_spec_has_the_generated_cells_on_its_diagonal():
             if task == source:
                 assert path == t1[task]["generated"]
             else:
-                assert path.endswith(f"/{task}/from-{source}/cross.json")
+                assert path.endswith(f"/{task}/sel64-seed0/from-{source}/cross.json")

@@ -12,10 +12,12 @@ SCORES = os.path.join(R, "scores/{backbone}/r{rank}")
 SCORES_GEN = os.path.join(SCORES, "n{n}/layers-{layers}/norm-{norm}")
 CANDIDATES = os.path.join(GEN_DIR, "cond-{condition}/{sampler}")
 SCORED = os.path.join(SCORES_GEN, "cond-{condition}/{sampler}/{task}")
+SELECTED = os.path.join(SCORED, "sel{sel_n}-seed{sel_seed}")
 TASK_FILE = os.path.join(R, "tasks/{task}.json")
 LOGS = os.path.join(R, "logs")
 BENCHMARKS = os.path.join(R, "benchmarks")
 CELL_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_cond-{condition}_{sampler}_{task}"
+SEL_TAG = f"{CELL_TAG}_sel{{sel_n}}-seed{{sel_seed}}"
 RECON_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_{task}"
 TABLES = os.path.join(R, "tables")
 SCORE_RUNTIME = config.get("resources", {}).get("score_runtime", 60)
@@ -144,7 +146,7 @@ rule score_candidates:
         alpha=lambda w: lora_alpha(config, int(w.rank)),
         target_modules=target_modules,
         head=ts.scoring_head(config),
-        settings=ts.scoring_flags(config, ["selection", "dev"]),
+        settings=ts.scoring_flags(config, ["dev"]),
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
@@ -153,18 +155,64 @@ rule score_candidates:
         " --head {params.head} --harvest {input.harvest} {params.settings} --out {output.scores} > {log} 2>&1"
 
 
-rule select_candidate:
+rule score_selection:
+    """The candidates on the selection split (sel_n training examples drawn with sel_seed)."""
     input:
-        scores=os.path.join(SCORED, "candidate_scores.json"),
+        params=os.path.join(CANDIDATES, "candidates/{task}.safetensors"),
+        harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
+        task=TASK_FILE,
+        data=task_data_files,
+        backbone=backbone_input,
     output:
-        cell=os.path.join(SCORED, "generated.json"),
+        scores=os.path.join(SELECTED, "selection_scores.json"),
     log:
-        os.path.join(LOGS, "select_candidate", f"{CELL_TAG}.log"),
+        os.path.join(LOGS, "score_selection", f"{SEL_TAG}.log"),
     benchmark:
-        os.path.join(BENCHMARKS, "select_candidate", f"{CELL_TAG}.tsv")
+        os.path.join(BENCHMARKS, "score_selection", f"{SEL_TAG}.tsv")
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
+        sel_n=r"\d+",
+        sel_seed=r"\d+",
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        gpu=GPU,
+        runtime=SCORE_RUNTIME,
+        mem_mb=8000,
+    params:
+        model=backbone_model,
+        source="hub" if config["data"]["source"] == "hub" else "local",
+        glue_dir=glue_dir(),
+        alpha=lambda w: lora_alpha(config, int(w.rank)),
+        target_modules=target_modules,
+        head=ts.scoring_head(config),
+        settings=ts.scoring_flags(config, ["selection"]),
+        code=code("score"),
+    shell:
+        "python -m condpdiff.score --model {params.model} --task-file {input.task}"
+        " --data-source {params.source} --glue-dir {params.glue_dir:q} --rank {wildcards.rank}"
+        " --alpha {params.alpha} --target-modules {params.target_modules} --params {input.params}"
+        " --head {params.head} --harvest {input.harvest} {params.settings}"
+        " --selection-examples {wildcards.sel_n} --selection-seed {wildcards.sel_seed} --out {output.scores} > {log} 2>&1"
+
+
+rule select_candidate:
+    input:
+        scores=os.path.join(SCORED, "candidate_scores.json"),
+        selection=os.path.join(SELECTED, "selection_scores.json"),
+    output:
+        cell=os.path.join(SELECTED, "generated.json"),
+    log:
+        os.path.join(LOGS, "select_candidate", f"{SEL_TAG}.log"),
+    benchmark:
+        os.path.join(BENCHMARKS, "select_candidate", f"{SEL_TAG}.tsv")
+    wildcard_constraints:
+        condition="[a-z]+(-[a-z]+)?",
+        sampler=r"(ddpm|ddim)\d+",
+        sel_n=r"\d+",
+        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     resources:
@@ -173,14 +221,16 @@ rule select_candidate:
     params:
         code=code("selection"),
     shell:
-        "python -m condpdiff.selection generated --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.selection generated --scores {input.scores}"
+        " --selection {input.selection} --out {output.cell} > {log} 2>&1"
 
 
 rule score_cross_task:
     """The candidate selected for task {source}, scored on {task} with {task}'s head."""
     input:
         cell=os.path.join(
-            SCORES_GEN, "cond-{condition}/{sampler}/{source}/generated.json"
+            SCORES_GEN,
+            "cond-{condition}/{sampler}/{source}/sel{sel_n}-seed{sel_seed}/generated.json",
         ),
         params=os.path.join(CANDIDATES, "candidates/{source}.safetensors"),
         harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
@@ -188,16 +238,18 @@ rule score_cross_task:
         data=task_data_files,
         backbone=backbone_input,
     output:
-        scores=os.path.join(SCORED, "from-{source}/cross_scores.json"),
-        cell=os.path.join(SCORED, "from-{source}/cross.json"),
+        scores=os.path.join(SELECTED, "from-{source}/cross_scores.json"),
+        cell=os.path.join(SELECTED, "from-{source}/cross.json"),
     log:
-        os.path.join(LOGS, "score_cross_task", f"{CELL_TAG}_from-{{source}}.log"),
+        os.path.join(LOGS, "score_cross_task", f"{SEL_TAG}_from-{{source}}.log"),
     benchmark:
-        os.path.join(BENCHMARKS, "score_cross_task", f"{CELL_TAG}_from-{{source}}.tsv")
+        os.path.join(BENCHMARKS, "score_cross_task", f"{SEL_TAG}_from-{{source}}.tsv")
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
         source="[A-Za-z0-9_]+",
+        sel_n=r"\d+",
+        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     threads: 2
@@ -282,7 +334,7 @@ rule summarize_recon:
 
 rule merge_adapter:
     input:
-        cell=os.path.join(SCORED, "generated.json"),
+        cell=os.path.join(SELECTED, "generated.json"),
         params=os.path.join(CANDIDATES, "candidates/{task}.safetensors"),
         harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
         task=TASK_FILE,
@@ -291,16 +343,18 @@ rule merge_adapter:
         adapter=directory(
             os.path.join(
                 R,
-                "adapters/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}",
+                "adapters/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}/sel{sel_n}-seed{sel_seed}",
             )
         ),
     log:
-        os.path.join(LOGS, "merge_adapter", f"{CELL_TAG}.log"),
+        os.path.join(LOGS, "merge_adapter", f"{SEL_TAG}.log"),
     benchmark:
-        os.path.join(BENCHMARKS, "merge_adapter", f"{CELL_TAG}.tsv")
+        os.path.join(BENCHMARKS, "merge_adapter", f"{SEL_TAG}.tsv")
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
+        sel_n=r"\d+",
+        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     resources:
