@@ -7,7 +7,10 @@ between selection and dev scores over the candidates, and how many distinct sele
 scores there are: ties mean the split is too small to tell the candidates apart).
 
 ``max`` over candidates picks on dev: shown only as a diagnostic of what the candidates
-contain, never as a result. Usage (paths as in docs/formats.md):
+contain, never as a result. ``--vary FIELD V1 V2 ...`` prints instead one line per value of
+one generator field (an ablation table), each cell ``generated (candidates' mean)``: the mean
+is selection-free, so settings compare on it without the selection split's noise. Usage
+(paths as in docs/formats.md):
 
     python -m condpdiff.diagnose --results results/demo_cpu --backbone minilm --rank 1 \\
         --n 150 --layers all --norm task --condition sentence-twoshot --sampler ddim50 \\
@@ -72,6 +75,26 @@ def diagnose(results: str, backbone: str, rank: int, tasks: list[str], setting: 
     return pd.concat([df, pd.DataFrame([avg])], ignore_index=True)
 
 
+def vary(results: str, backbone: str, rank: int, tasks: list[str], setting: dict, field: str, values) -> pd.DataFrame:
+    """One row per value of `field`: ``generated (candidates' mean)`` per task and on average; 'not run' if absent."""
+    rows = []
+    for value in values:
+        row, gen, mean = {field: value}, [], []
+        for t in tasks:
+            try:
+                r = task_row(results, backbone, rank, t, {**setting, field: value})
+            except SystemExit:
+                row[t] = "not run"
+                continue
+            gen.append(r["generated"])
+            mean.append(r["cand_mean"])
+            row[t] = f"{r['generated']:.1f} ({r['cand_mean']:.1f})"
+        complete = len(gen) == len(tasks)
+        row["avg"] = f"{sum(gen) / len(gen):.1f} ({sum(mean) / len(mean):.1f})" if complete else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", required=True, help="results_dir")
@@ -85,9 +108,17 @@ def main(argv=None) -> None:
     p.add_argument("--selection-examples", type=int, default=ScoringConfig.selection_examples)
     p.add_argument("--selection-seed", type=int, default=ScoringConfig.selection_seed)
     p.add_argument("--tasks", nargs="+", required=True)
+    p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
     setting["selection"] = f"sel{a.selection_examples}-seed{a.selection_seed}"
+    if a.vary:
+        field, values = a.vary[0], a.vary[1:]
+        if field not in setting or field == "selection" or not values:
+            p.error(f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}")
+        values = [int(v) for v in values] if field == "n" else values
+        print(vary(a.results, a.backbone, a.rank, a.tasks, setting, field, values).to_markdown(index=False))
+        return
     df = diagnose(a.results, a.backbone, a.rank, a.tasks, setting)
     print(df.to_markdown(index=False, floatfmt=".1f"))
 

@@ -44,6 +44,13 @@ def test_diagnosis_of_one_task(tmp_path):
     assert df.loc["avg", "generated"] == pytest.approx(90.0)
 
 
+def test_vary_shows_generated_and_candidates_mean_and_not_run(tmp_path):
+    test_diagnosis_of_one_task(tmp_path)  # writes the cells of SETTING (condition onehot)
+    df = diagnose.vary(str(tmp_path), "b", 1, ["t"], SETTING, "condition", ["onehot", "learnable"]).set_index("condition")
+    assert df.loc["onehot", "t"] == "90.0 (80.0)" and df.loc["onehot", "avg"] == "90.0 (80.0)"
+    assert df.loc["learnable", "t"] == "not run" and df.loc["learnable", "avg"] == "-"
+
+
 def test_missing_cell_is_named(tmp_path):
     with pytest.raises(SystemExit, match="generated.json"):
         diagnose.diagnose(str(tmp_path), "b", 1, ["t"], SETTING)
