@@ -12,7 +12,7 @@ from condpdiff.atomic import write_json
 from condpdiff.conditions import ClipTextEncoder, SentenceEncoder, load_condition, windows
 from condpdiff.tasks import GLUE_TASKS, task_to_dict
 
-MINILM = Path("/work/shared/models/all-MiniLM-L6-v2")
+MINILM = Path(__file__).resolve().parents[2] / "shared/models/all-MiniLM-L6-v2"  # ../shared beside the clone
 LONG = GLUE_TASKS["mrpc"].condition_text("twoshot") * 3
 
 
