@@ -29,7 +29,7 @@ from scipy.stats import spearmanr
 
 from condpdiff.score import ScoringConfig
 from condpdiff.selection import last_n_dev
-from condpdiff.table_specs import cell_path
+from condpdiff.table_specs import cell_path, selection_dir
 
 
 def _load(path: str) -> dict:
@@ -111,7 +111,9 @@ def main(argv=None) -> None:
     p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
-    setting["selection"] = f"sel{a.selection_examples}-seed{a.selection_seed}"
+    setting["selection"] = selection_dir(
+        {"scoring": {"selection_examples": a.selection_examples, "selection_seed": a.selection_seed}}
+    )
     if a.vary:
         field, values = a.vary[0], a.vary[1:]
         if field not in setting or field == "selection" or not values:

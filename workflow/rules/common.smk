@@ -30,6 +30,8 @@ wildcard_constraints:
     n=r"\d+",
     layers=r"all|\d+-\d+",
     norm="task|batch|none",
+    sel_n=r"\d+",
+    sel_seed=r"\d+",
 
 
 def code(module):

@@ -172,8 +172,6 @@ rule score_selection:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
-        sel_n=r"\d+",
-        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     threads: 2
@@ -211,8 +209,6 @@ rule select_candidate:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
-        sel_n=r"\d+",
-        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     resources:
@@ -248,8 +244,6 @@ rule score_cross_task:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
         source="[A-Za-z0-9_]+",
-        sel_n=r"\d+",
-        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     threads: 2
@@ -353,8 +347,6 @@ rule merge_adapter:
     wildcard_constraints:
         condition="[a-z]+(-[a-z]+)?",
         sampler=r"(ddpm|ddim)\d+",
-        sel_n=r"\d+",
-        sel_seed=r"\d+",
     conda:
         "../../environment.yml"
     resources:
