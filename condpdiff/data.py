@@ -100,10 +100,25 @@ def load_split(task: Task, split: str, source: str, glue_dir: str | Path | None 
     raise ValueError(f"data.source must be 'local' or 'hub', got {source!r}")
 
 
+def cap_indices(n: int, max_examples: int | None, seed: int) -> list[int]:
+    """The indices `cap` keeps out of `n` examples, in order."""
+    if max_examples is None or n <= max_examples:
+        return list(range(n))
+    return sorted(random.Random(seed).sample(range(n), max_examples))
+
+
 def cap(examples: Examples, max_examples: int | None, seed: int) -> Examples:
     """A seeded random subset of at most `max_examples` (order kept), or all of them."""
     if max_examples is None or len(examples) <= max_examples:
         return examples
-    rng = random.Random(seed)
-    keep = sorted(rng.sample(range(len(examples)), max_examples))
-    return examples.subset(keep)
+    return examples.subset(cap_indices(len(examples), max_examples, seed))
+
+
+def held_out(examples: Examples, used_max_examples: int | None, used_seed: int) -> Examples:
+    """The examples that ``cap(examples, used_max_examples, used_seed)`` left out (order kept).
+
+    Fine-tuning trains on such a cap of the training split; what it left out is training data
+    the fine-tuned models never saw, an unbiased split to select candidates on.
+    """
+    used = set(cap_indices(len(examples), used_max_examples, used_seed))
+    return examples.subset([i for i in range(len(examples)) if i not in used])

@@ -107,12 +107,19 @@ def main(argv=None) -> None:
     p.add_argument("--sampler", required=True)
     p.add_argument("--selection-examples", type=int, default=ScoringConfig.selection_examples)
     p.add_argument("--selection-seed", type=int, default=ScoringConfig.selection_seed)
+    p.add_argument("--selection-from", choices=["train", "heldout"], default=ScoringConfig.selection_from)
     p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
     setting["selection"] = selection_dir(
-        {"scoring": {"selection_examples": a.selection_examples, "selection_seed": a.selection_seed}}
+        {
+            "scoring": {
+                "selection_examples": a.selection_examples,
+                "selection_seed": a.selection_seed,
+                "selection_from": a.selection_from,
+            }
+        }
     )
     if a.vary:
         field, values = a.vary[0], a.vary[1:]

@@ -34,12 +34,14 @@ log = logging.getLogger("condpdiff.score")
 SCORES_FORMAT = "condpdiff-scores/1"
 SPLITS = ("selection", "dev")
 HEADS = ("last_checkpoint", "file")
+SELECTION_FROM = ("train", "heldout")
 
 
 @dataclass
 class ScoringConfig:
     selection_examples: int = 1000  # size of the seeded subset of the training split used to select
     selection_seed: int = 0
+    selection_from: str = "train"  # train | heldout: only the training examples fine-tuning did not use
     batch_size: int = 128
     max_length: int = 128
     max_dev_examples: Optional[int] = None  # the same cap (and seed) as fine-tuning's dev evaluation
@@ -47,18 +49,45 @@ class ScoringConfig:
     mixed_precision: str = "no"  # no | auto | fp16 | bf16 (GPU only; "no" gives exact float32 scores)
 
 
-def load_splits(task: Task, source: str, glue_dir, cfg: ScoringConfig, splits=SPLITS) -> dict[str, data.Examples]:
-    """The scored splits: ``selection`` = seeded subset of train, ``dev`` = (capped) dev."""
+def load_splits(
+    task: Task, source: str, glue_dir, cfg: ScoringConfig, splits=SPLITS, finetune_summary: dict | None = None
+) -> dict[str, data.Examples]:
+    """The scored splits: ``selection`` = seeded subset of train, ``dev`` = (capped) dev.
+
+    With ``selection_from: heldout`` the selection subset is drawn from the training examples
+    that fine-tuning left out; `finetune_summary` (its summary.json) says which it used.
+    """
     out = {}
     for split in splits:
         if split == "selection":
             train = data.load_split(task, "train", source, glue_dir)
+            if cfg.selection_from == "heldout":
+                train = heldout_train(train, task, finetune_summary)
+            elif cfg.selection_from != "train":
+                raise ValueError(f"selection_from must be one of {SELECTION_FROM}, got {cfg.selection_from!r}")
             out[split] = data.cap(train, cfg.selection_examples, cfg.selection_seed)
         elif split == "dev":
             out[split] = data.cap(data.load_split(task, "dev", source, glue_dir), cfg.max_dev_examples, cfg.dev_seed)
         else:
             raise ValueError(f"unknown split {split!r}: expected one of {SPLITS}")
     return out
+
+
+def heldout_train(train: data.Examples, task: Task, finetune_summary: dict | None) -> data.Examples:
+    """The training examples fine-tuning did not use (its ``max_train_examples`` cap and ``seed``)."""
+    if finetune_summary is None:
+        raise ValueError("selection_from 'heldout' needs the fine-tuning summary (--finetune-summary)")
+    ft = finetune_summary.get("config", {})
+    if "max_train_examples" not in ft or "seed" not in ft:
+        raise ValueError("fine-tuning summary: 'config' lacks 'max_train_examples' or 'seed'")
+    rest = data.held_out(train, ft["max_train_examples"], ft["seed"])
+    if len(rest) == 0:
+        raise ValueError(
+            f"task {task.name}: scoring.selection_from is 'heldout' but fine-tuning used all {len(train)} "
+            "training examples (finetune.max_train_examples); set it below the training set size, "
+            "or select with selection_from: train"
+        )
+    return rest
 
 
 class Scorer:
@@ -159,7 +188,7 @@ def score_file(
             s: {
                 "n_examples": n,
                 **(
-                    {"from": "train", "seed": scorer.cfg.selection_seed}
+                    {"from": "train", "seed": scorer.cfg.selection_seed, "pool": scorer.cfg.selection_from}
                     if s == "selection"
                     else {"from": "dev", "cap_seed": scorer.cfg.dev_seed}
                 ),
@@ -191,6 +220,11 @@ def main(argv=None) -> None:
     p.add_argument("--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last")
     p.add_argument("--harvest", default=None, help="harvest file (for --head last_checkpoint)")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
+    p.add_argument(
+        "--finetune-summary",
+        default=None,
+        help="fine-tuning summary.json (for --selection-from heldout: which training examples it used)",
+    )
     p.add_argument("--out", required=True, help="score cache (.json)")
     cli.add_dataclass_args(p, ScoringConfig)
     a = p.parse_args(argv)
@@ -211,7 +245,11 @@ def main(argv=None) -> None:
             raise SystemExit(f"{a.row_from}: selected_row {row} is not a row of {a.params} ({pset.n} rows)")
         pset = pset.select([row])
     harvest = ParamSet.load(a.harvest) if a.harvest else None
-    splits = load_splits(task, a.data_source, a.glue_dir, cfg, a.splits)
+    summary = cli.load_json(a.finetune_summary) if a.finetune_summary else None
+    try:
+        splits = load_splits(task, a.data_source, a.glue_dir, cfg, a.splits, summary)
+    except ValueError as e:
+        raise SystemExit(f"{a.finetune_summary or 'condpdiff.score'}: {e}") from None
     log.info("task %s: %d rows; splits %s", task.name, pset.n, {s: len(e) for s, e in splits.items()})
     scorer = Scorer(a.model, task, a.rank, a.alpha, a.target_modules, splits, cfg)
     cache = score_file(scorer, pset, a.params, a.head, harvest)

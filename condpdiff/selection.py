@@ -76,6 +76,7 @@ def generated_cell(cache: dict, selection_cache: dict | None = None) -> dict:
         "selection_score": selection[i],
         "selection_examples": split["n_examples"],
         "selection_seed": split.get("seed"),
+        "selection_from": split.get("pool", "train"),
         "n_candidates": len(selection),
         "head": cache.get("head"),
         "params_file": cache.get("params_file"),

@@ -37,9 +37,15 @@ def setting_dir(results: str, backbone: str, rank, setting: dict) -> str:
 
 
 def selection_dir(config: dict) -> str:
-    """``sel{k}-seed{s}``: the selection split of config `scoring` (its size and seed), as a path part."""
+    """``sel{k}-seed{s}``: the selection split of config `scoring` (its size and seed), as a path part.
+
+    ``-heldout`` is appended when it is drawn from the training examples fine-tuning left out.
+    """
     scoring, d = config.get("scoring", {}) or {}, ScoringConfig()
-    return f"sel{scoring.get('selection_examples', d.selection_examples)}-seed{scoring.get('selection_seed', d.selection_seed)}"
+    size = scoring.get("selection_examples", d.selection_examples)
+    seed = scoring.get("selection_seed", d.selection_seed)
+    pool = "-heldout" if scoring.get("selection_from", d.selection_from) == "heldout" else ""
+    return f"sel{size}-seed{seed}{pool}"
 
 
 def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:

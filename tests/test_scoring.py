@@ -49,6 +49,39 @@ def test_selection_split_is_seeded_train_subset(sentiment_task, synthetic_glue, 
     assert len(splits["dev"]) == 32
 
 
+def test_heldout_selection_excludes_the_fine_tuning_examples(sentiment_task, synthetic_glue):
+    """selection_from heldout: drawn only from what fine-tuning's own cap (same code, same seed) left out."""
+    from dataclasses import replace
+
+    train = data.load_split(sentiment_task, "train", "local", synthetic_glue)
+    summary = {"config": {"max_train_examples": 48, "seed": 42}}
+    used = data.cap(train, 48, 42)  # what condpdiff.finetune trains on
+    cfg = replace(CFG, selection_from="heldout", selection_examples=10)
+    sel = load_splits(sentiment_task, "local", synthetic_glue, cfg, ["selection"], summary)["selection"]
+    assert len(sel) == 10
+    rest = data.held_out(train, 48, 42)
+    assert len(rest) == 16 and len(used) + len(rest) == len(train)
+    used_ids = set(data.cap_indices(len(train), 48, 42))
+    rest_ids = [i for i in range(len(train)) if i not in used_ids]
+    assert [train.texts[i] for i in rest_ids] == rest.texts
+    assert set(sel.texts) <= set(rest.texts)
+    # more than what is left: all of the held-out examples
+    cfg_all = replace(cfg, selection_examples=1000)
+    assert load_splits(sentiment_task, "local", synthetic_glue, cfg_all, ["selection"], summary)["selection"].texts == rest.texts
+
+
+def test_heldout_selection_errors_name_the_cause(sentiment_task, synthetic_glue):
+    from dataclasses import replace
+
+    cfg = replace(CFG, selection_from="heldout")
+    with pytest.raises(ValueError, match="needs the fine-tuning summary"):
+        load_splits(sentiment_task, "local", synthetic_glue, cfg, ["selection"])
+    with pytest.raises(ValueError, match="fine-tuning used all 64 training examples"):
+        load_splits(sentiment_task, "local", synthetic_glue, cfg, ["selection"], {"config": {"max_train_examples": None, "seed": 1}})
+    with pytest.raises(ValueError, match="selection_from must be one of"):
+        load_splits(sentiment_task, "local", synthetic_glue, replace(CFG, selection_from="dev"), ["selection"])
+
+
 def test_cache_equals_fresh_peft_model(scorer, random_paramset, tiny_backbone, sentiment_task, splits):
     pset = random_paramset(n=4, seed=3)
     cache = score_file(scorer, pset, "mem")
@@ -135,6 +168,23 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     every = json.loads((tmp_path / "every.json").read_text())
     assert every["steps"] == [cache["steps"][0], cache["steps"][2]] and every["rows"]["in_file"] == 3
     assert every["scores"]["dev"][1] == cache["scores"]["dev"][2]
+
+    # selection on the training examples fine-tuning left out: recorded in the cache and the cell
+    summary = tmp_path / "summary.json"
+    write_json(summary, {"config": {"max_train_examples": 48, "seed": 42}})
+    held = [*common, "--splits", "selection", "--selection-from", "heldout", "--finetune-summary", str(summary)]
+    score.main([*held, "--out", str(tmp_path / "held.json")])
+    held_cache = json.loads((tmp_path / "held.json").read_text())
+    assert held_cache["splits"]["selection"] == {"n_examples": 16, "from": "train", "seed": 0, "pool": "heldout"}
+    selection.main(
+        ["generated", "--scores", str(tmp_path / "scores.json"), "--selection", str(tmp_path / "held.json"),
+         "--out", str(tmp_path / "gen_held.json")]
+    )  # fmt: skip
+    assert json.loads((tmp_path / "gen_held.json").read_text())["selection_from"] == "heldout"
+    write_json(summary, {"config": {"max_train_examples": None, "seed": 42}})
+    with pytest.raises(SystemExit, match="summary.json: task syn_sentiment: .* fine-tuning used all 64"):
+        score.main([*held, "--out", str(tmp_path / "never.json")])
+    assert not (tmp_path / "never.json").exists()
 
 
 def test_merge_adapter_loads_with_peft(tmp_path, tiny_backbone, sentiment_task, scorer, random_paramset):

@@ -106,6 +106,10 @@ def test_selection_split_is_in_the_cell_path_not_in_the_flags():
     config["scoring"] = {**config["scoring"], "selection_examples": 1000, "selection_seed": 3}
     t1 = ts.table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
     assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3/generated.json")
+    config["scoring"]["selection_from"] = "heldout"
+    t1 = ts.table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
+    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
+    config["scoring"]["selection_from"] = "train"
     assert t1["original"].endswith("/n20/syn_topic/original.json")
     setting = {"n": 20, "layers": "all", "norm": "task", "condition": "onehot", "sampler": "ddim20"}
     with pytest.raises(ValueError, match="selection split"):

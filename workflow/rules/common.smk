@@ -32,6 +32,7 @@ wildcard_constraints:
     norm="task|batch|none",
     sel_n=r"\d+",
     sel_seed=r"\d+",
+    sel_pool="(-heldout)?",
 
 
 def code(module):
@@ -94,6 +95,10 @@ def flags(section):
 
 def harvest_path(backbone, rank, task):
     return f"{R}/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
+
+
+def finetune_summary_path(backbone, rank, task):
+    return f"{R}/finetune/{backbone}/r{rank}/{task}/summary.json"
 
 
 GEN_DIR = f"{R}/generator/{{backbone}}/r{{rank}}/n{{n}}/layers-{{layers}}/norm-{{norm}}"

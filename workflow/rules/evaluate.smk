@@ -12,12 +12,12 @@ SCORES = os.path.join(R, "scores/{backbone}/r{rank}")
 SCORES_GEN = os.path.join(SCORES, "n{n}/layers-{layers}/norm-{norm}")
 CANDIDATES = os.path.join(GEN_DIR, "cond-{condition}/{sampler}")
 SCORED = os.path.join(SCORES_GEN, "cond-{condition}/{sampler}/{task}")
-SELECTED = os.path.join(SCORED, "sel{sel_n}-seed{sel_seed}")
+SELECTED = os.path.join(SCORED, "sel{sel_n}-seed{sel_seed}{sel_pool}")
 TASK_FILE = os.path.join(R, "tasks/{task}.json")
 LOGS = os.path.join(R, "logs")
 BENCHMARKS = os.path.join(R, "benchmarks")
 CELL_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_cond-{condition}_{sampler}_{task}"
-SEL_TAG = f"{CELL_TAG}_sel{{sel_n}}-seed{{sel_seed}}"
+SEL_TAG = f"{CELL_TAG}_sel{{sel_n}}-seed{{sel_seed}}{{sel_pool}}"
 RECON_TAG = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}_{task}"
 TABLES = os.path.join(R, "tables")
 SCORE_RUNTIME = config.get("resources", {}).get("score_runtime", 60)
@@ -156,10 +156,14 @@ rule score_candidates:
 
 
 rule score_selection:
-    """The candidates on the selection split (sel_n training examples drawn with sel_seed)."""
+    """The candidates on the selection split (sel_n training examples drawn with sel_seed).
+
+    sel_pool "-heldout": drawn only from the training examples fine-tuning left out.
+    """
     input:
         params=os.path.join(CANDIDATES, "candidates/{task}.safetensors"),
         harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
+        finetune_summary=lambda w: finetune_summary_path(w.backbone, w.rank, w.task),
         task=TASK_FILE,
         data=task_data_files,
         backbone=backbone_input,
@@ -187,13 +191,15 @@ rule score_selection:
         target_modules=target_modules,
         head=ts.scoring_head(config),
         settings=ts.scoring_flags(config, ["selection"]),
+        pool=lambda w: "heldout" if w.sel_pool else "train",
         code=code("score"),
     shell:
         "python -m condpdiff.score --model {params.model} --task-file {input.task}"
         " --data-source {params.source} --glue-dir {params.glue_dir:q} --rank {wildcards.rank}"
         " --alpha {params.alpha} --target-modules {params.target_modules} --params {input.params}"
         " --head {params.head} --harvest {input.harvest} {params.settings}"
-        " --selection-examples {wildcards.sel_n} --selection-seed {wildcards.sel_seed} --out {output.scores} > {log} 2>&1"
+        " --selection-examples {wildcards.sel_n} --selection-seed {wildcards.sel_seed} --selection-from {params.pool}"
+        " --finetune-summary {input.finetune_summary} --out {output.scores} > {log} 2>&1"
 
 
 rule select_candidate:
@@ -226,7 +232,7 @@ rule score_cross_task:
     input:
         cell=os.path.join(
             SCORES_GEN,
-            "cond-{condition}/{sampler}/{source}/sel{sel_n}-seed{sel_seed}/generated.json",
+            "cond-{condition}/{sampler}/{source}/sel{sel_n}-seed{sel_seed}{sel_pool}/generated.json",
         ),
         params=os.path.join(CANDIDATES, "candidates/{source}.safetensors"),
         harvest=lambda w: harvest_path(w.backbone, w.rank, w.task),
@@ -337,7 +343,7 @@ rule merge_adapter:
         adapter=directory(
             os.path.join(
                 R,
-                "adapters/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}/sel{sel_n}-seed{sel_seed}",
+                "adapters/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/cond-{condition}/{sampler}/{task}/sel{sel_n}-seed{sel_seed}{sel_pool}",
             )
         ),
     log:
