@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
-from condpdiff.score import ScoringConfig
+from condpdiff.score import SELECTION_FROM, ScoringConfig
 from condpdiff.selection import last_n_dev
 from condpdiff.table_specs import cell_path, selection_dir
 
@@ -107,7 +107,7 @@ def main(argv=None) -> None:
     p.add_argument("--sampler", required=True)
     p.add_argument("--selection-examples", type=int, default=ScoringConfig.selection_examples)
     p.add_argument("--selection-seed", type=int, default=ScoringConfig.selection_seed)
-    p.add_argument("--selection-from", choices=["train", "heldout"], default=ScoringConfig.selection_from)
+    p.add_argument("--selection-from", choices=SELECTION_FROM, default=ScoringConfig.selection_from)
     p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
     a = p.parse_args(argv)
