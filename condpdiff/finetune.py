@@ -30,6 +30,7 @@ log = logging.getLogger("condpdiff.finetune")
 class FinetuneConfig:
     epochs: int = 20
     lr: float = 1e-4
+    head_lr: Optional[float] = None  # the fresh task head's lr; None = lr (the paper's single lr)
     warmup_ratio: float = 0.1
     weight_decay: float = 0.1
     lora_dropout: float = 0.1
@@ -70,12 +71,7 @@ def finetune(
             f"task {task.name!r}: {cfg.epochs} epochs x {steps_per_epoch} steps = {total} optimisation steps, "
             f"fewer than finetune.harvest_last={cfg.harvest_last}: raise epochs or the train size cap"
         )
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in trainable if p.ndim >= 2]
-    no_decay = [p for p in trainable if p.ndim < 2]
-    optim = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
-    )
+    optim = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
     from transformers import get_linear_schedule_with_warmup
 
     sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup_ratio * total), total)
@@ -158,6 +154,24 @@ def finetune(
         },
     )
     return pset, summary
+
+
+def param_groups(model, cfg: FinetuneConfig) -> list[dict]:
+    """AdamW groups: weight decay on matrices only; the head at ``head_lr``.
+
+    The head starts from scratch while LoRA starts at zero change: with a short run (the CPU
+    demo's 252 steps) a regression head at the LoRA lr cannot even reach the label mean
+    (Adam moves a weight by about lr per step), so the head may get its own, larger lr.
+    """
+    groups = []
+    for is_head in (False, True):
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and ("lora_" not in n) == is_head]
+        lr = cfg.head_lr if is_head and cfg.head_lr is not None else cfg.lr
+        for decay in (True, False):
+            params = [p for _, p in named if (p.ndim >= 2) == decay]
+            if params:
+                groups.append({"params": params, "weight_decay": cfg.weight_decay if decay else 0.0, "lr": lr})
+    return groups
 
 
 def main(argv=None) -> None:
