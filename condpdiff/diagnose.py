@@ -32,7 +32,8 @@ from condpdiff.selection import last_n_dev
 from condpdiff.table_specs import cell_path, selection_dir
 
 
-def _load(path: str) -> dict:
+def load_cached(path: str) -> dict:
+    """A cached JSON file, or a clear exit naming the target that builds it."""
     p = Path(path)
     if not p.is_file():
         raise SystemExit(f"{p}: missing (build it first, e.g. `snakemake {p}`)")
@@ -45,11 +46,11 @@ def _scores(cache: dict, split: str) -> list[float]:
 
 def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
     """The diagnosis of one task (one row of the table)."""
-    generated = _load(cell_path(results, "generated", backbone, rank, task, setting))
-    original = _load(cell_path(results, "original", backbone, rank, task, setting))
-    candidates = _load(generated["scores_file"])
-    selection = _load(generated.get("selection_file") or generated["scores_file"])
-    checkpoints = _load(original["scores_file"])
+    generated = load_cached(cell_path(results, "generated", backbone, rank, task, setting))
+    original = load_cached(cell_path(results, "original", backbone, rank, task, setting))
+    candidates = load_cached(generated["scores_file"])
+    selection = load_cached(generated.get("selection_file") or generated["scores_file"])
+    checkpoints = load_cached(original["scores_file"])
     dev, sel = _scores(candidates, "dev"), _scores(selection, "selection")
     ck = [float(r["score"]) for r in last_n_dev(checkpoints, int(setting["n"]))[0]]
     constant = len(set(sel)) < 2 or len(set(dev)) < 2
@@ -95,8 +96,9 @@ def vary(results: str, backbone: str, rank: int, tasks: list[str], setting: dict
     return pd.DataFrame(rows)
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def setting_parser(description: str) -> argparse.ArgumentParser:
+    """The CLI of one generator setting, shared by this module and ``condpdiff.param_spread``."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", required=True, help="results_dir")
     p.add_argument("--backbone", required=True)
     p.add_argument("--rank", type=int, required=True)
@@ -110,22 +112,26 @@ def main(argv=None) -> None:
     p.add_argument("--selection-from", choices=SELECTION_FROM, default=ScoringConfig.selection_from)
     p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
+    return p
+
+
+def parse_setting(p: argparse.ArgumentParser, argv=None):
+    """Parse ``argv``; return the arguments, the setting dict, and the --vary field and values (or None, [])."""
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
-    setting["selection"] = selection_dir(
-        {
-            "scoring": {
-                "selection_examples": a.selection_examples,
-                "selection_seed": a.selection_seed,
-                "selection_from": a.selection_from,
-            }
-        }
-    )
-    if a.vary:
-        field, values = a.vary[0], a.vary[1:]
-        if field not in setting or field == "selection" or not values:
-            p.error(f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}")
-        values = [int(v) for v in values] if field == "n" else values
+    scoring = {"selection_examples": a.selection_examples, "selection_seed": a.selection_seed}
+    setting["selection"] = selection_dir({"scoring": {**scoring, "selection_from": a.selection_from}})
+    if not a.vary:
+        return a, setting, None, []
+    field, values = a.vary[0], a.vary[1:]
+    if field not in setting or field == "selection" or not values:
+        p.error(f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}")
+    return a, setting, field, [int(v) for v in values] if field == "n" else values
+
+
+def main(argv=None) -> None:
+    a, setting, field, values = parse_setting(setting_parser(__doc__), argv)
+    if field is not None:
         print(vary(a.results, a.backbone, a.rank, a.tasks, setting, field, values).to_markdown(index=False))
         return
     df = diagnose(a.results, a.backbone, a.rank, a.tasks, setting)

@@ -22,23 +22,15 @@ batch task`` prints one block per value (Table 4a's explanation in docs/results.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pandas as pd
 import torch
 
+from condpdiff.diagnose import load_cached, parse_setting, setting_parser
 from condpdiff.paramfile import ParamSet
-from condpdiff.score import SELECTION_FROM, ScoringConfig
-from condpdiff.table_specs import cell_path, selection_dir
-
-
-def _cell(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise SystemExit(f"{p}: missing (build it first, e.g. `snakemake {p}`)")
-    return json.loads(p.read_text())
+from condpdiff.table_specs import cell_path
 
 
 def _rel_dist(rows: torch.Tensor, centre: torch.Tensor) -> float:
@@ -48,9 +40,9 @@ def _rel_dist(rows: torch.Tensor, centre: torch.Tensor) -> float:
 
 def spread_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
     """One task: the checkpoints' spread, the candidates' distance, the autoencoder's error."""
-    generated = _cell(cell_path(results, "generated", backbone, rank, task, setting))
-    original = _cell(cell_path(results, "original", backbone, rank, task, setting))
-    harvest_file = _cell(original["scores_file"])["params_file"]
+    generated = load_cached(cell_path(results, "generated", backbone, rank, task, setting))
+    original = load_cached(cell_path(results, "original", backbone, rank, task, setting))
+    harvest_file = load_cached(original["scores_file"])["params_file"]
     ckpts = ParamSet.load(harvest_file).last(int(setting["n"])).params.double()
     cands = ParamSet.load(generated["params_file"]).params.double()
     if cands.shape[1] != ckpts.shape[1]:
@@ -79,29 +71,9 @@ def spread_table(results: str, backbone: str, rank: int, tasks: list[str], setti
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--results", required=True, help="results_dir")
-    p.add_argument("--backbone", required=True)
-    p.add_argument("--rank", type=int, required=True)
-    p.add_argument("--n", type=int, required=True)
-    p.add_argument("--layers", default="all")
-    p.add_argument("--norm", default="task")
-    p.add_argument("--condition", required=True)
-    p.add_argument("--sampler", required=True)
-    p.add_argument("--selection-examples", type=int, default=ScoringConfig.selection_examples)
-    p.add_argument("--selection-seed", type=int, default=ScoringConfig.selection_seed)
-    p.add_argument("--selection-from", choices=SELECTION_FROM, default=ScoringConfig.selection_from)
-    p.add_argument("--tasks", nargs="+", required=True)
-    p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="a generator field and its values")
-    a = p.parse_args(argv)
-    setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "condition": a.condition, "sampler": a.sampler}
-    scoring = {"selection_examples": a.selection_examples, "selection_seed": a.selection_seed}
-    setting["selection"] = selection_dir({"scoring": {**scoring, "selection_from": a.selection_from}})
-    field, values = (a.vary[0], a.vary[1:]) if a.vary else (None, [None])
-    if a.vary and (field not in setting or field == "selection" or not values):
-        p.error(f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}")
-    for value in values:
-        s = setting if field is None else {**setting, field: int(value) if field == "n" else value}
+    a, setting, field, values = parse_setting(setting_parser(__doc__), argv)
+    for value in values or [None]:
+        s = setting if field is None else {**setting, field: value}
         if field is not None:
             print(f"\n{field} = {value}\n")
         df = spread_table(a.results, a.backbone, a.rank, a.tasks, s)
