@@ -16,8 +16,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/finetune.smk"
+include: "workflow/rules/text.smk"
 include: "workflow/rules/generator.smk"
 include: "workflow/rules/evaluate.smk"
 
@@ -25,4 +24,4 @@ include: "workflow/rules/evaluate.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        targets.all_targets(config),

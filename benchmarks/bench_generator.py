@@ -20,10 +20,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from condpdiff import train_autoencoder, train_diffusion  # noqa: E402
-from condpdiff.autoencoder import AutoencoderConfig  # noqa: E402
-from condpdiff.denoiser import DenoiserConfig  # noqa: E402
-from condpdiff.sample_candidates import SamplingConfig, generate  # noqa: E402
+from condpdiff.generator.pdiff import train_autoencoder, train_diffusion  # noqa: E402
+from condpdiff.generator.pdiff.autoencoder import AutoencoderConfig, encode_all  # noqa: E402
+from condpdiff.generator.pdiff.denoiser import DenoiserConfig  # noqa: E402
+from condpdiff.generator.pdiff.sample_candidates import SamplingConfig, generate  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -86,7 +86,7 @@ def main() -> None:
     print(f"autoencoder: {n_params / 1e6:.2f}M params, batch {a.ae_batch}: {a.ae_steps / sec:.1f} steps/s "
           f"({a.ae_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}")
 
-    latents = train_autoencoder.encode_all(ae.to(device), x)
+    latents = encode_all(ae.to(device), x)
     d_cfg = train_diffusion.DiffusionTrainConfig(batch_size=a.diffusion_batch, device=str(device))
     d_cfg.steps = 3
     train_diffusion.train(latents, conds, diff_net, d_cfg)

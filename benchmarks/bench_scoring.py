@@ -1,4 +1,4 @@
-"""Benchmark: scoring N LoRA candidates on SST-2 dev, cached (condpdiff.score.Scorer) vs naive.
+"""Benchmark: scoring N LoRA candidates on SST-2 dev, cached (condpdiff.text.score.Scorer) vs naive.
 
 - cached: the base model + tokenizer loaded once, LoRA wrapped once, dev tokenised and padded once;
   per candidate only ``backbone.load_weights`` (in place) + the forward passes;
@@ -24,11 +24,12 @@ from pathlib import Path
 
 import torch
 
-from condpdiff import backbone as bb
-from condpdiff import data, evaluation
-from condpdiff.paramfile import ParamSet, flatten, layout_of
-from condpdiff.score import ScoringConfig, Scorer
-from condpdiff.tasks import get_task
+from condpdiff.text import backbone as bb
+from condpdiff.text import data
+from condpdiff.text import inference as evaluation
+from condpdiff.params.paramfile import ParamSet, flatten, layout_of
+from condpdiff.text.score import ScoringConfig, Scorer
+from condpdiff.text.tasks import get_task
 
 TARGETS = ["query", "key", "value", "attention.output.dense"]
 

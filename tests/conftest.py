@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condpdiff.tiny_backbone import TinyBertConfig, build
+from condpdiff.text.build_tiny_backbone import TinyBertConfig, build
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def synthetic_glue(tmp_path_factory):
     """The three synthetic tasks in the classic GLUE layout (folder per task with train/dev tsv)."""
     from pathlib import Path
 
-    from condpdiff.synthetic import KINDS, write_kind
+    from condpdiff.text.make_synthetic_task import KINDS, write_kind
 
     root = Path(tmp_path_factory.mktemp("glue"))
     for kind in KINDS:
@@ -28,13 +28,13 @@ def synthetic_glue(tmp_path_factory):
     return root
 
 
-# --- scoring / selection / tables (tests/test_scoring.py, test_selection.py, test_tables.py) ---
+# --- scoring and its users (tests/text/test_scoring.py, ...) ---
 
 
 @pytest.fixture(scope="session")
 def sentiment_task():
     """The smoke config's single-sentence synthetic task, read from `synthetic_glue`'s 'sentiment' folder."""
-    from condpdiff.tasks import task_from_config
+    from condpdiff.text.tasks import task_from_config
 
     return task_from_config(
         "syn_sentiment",
@@ -54,8 +54,8 @@ def random_paramset(tiny_backbone):
     """factory(n, seed, num_labels=2, rank=1) -> ParamSet of n random LoRA vectors + heads for `tiny_backbone`."""
     import torch
 
-    from condpdiff import backbone as bb
-    from condpdiff.paramfile import ParamSet, flatten, layout_of
+    from condpdiff.text import backbone as bb
+    from condpdiff.params.paramfile import ParamSet, flatten, layout_of
 
     def make(n: int = 3, seed: int = 0, num_labels: int = 2, rank: int = 1, scale: float = 0.5) -> ParamSet:
         model = bb.wrap_lora(bb.load_base_model(tiny_backbone, num_labels), rank, 8, ["query", "key", "value"])

@@ -1,117 +1,132 @@
-"""Config validation, path conventions and helpers shared by every rule file."""
+"""Config validation, global wildcard constraints and the input/argument functions every rule
+file shares. Imports only the torch-free workflow layer (condpdiff.pipeline) and the task table.
+"""
 
 import json
+import os
 import shlex
-from pathlib import Path
 
 from snakemake.utils import validate
 
 import condpdiff
-from condpdiff.backbone import backbone_spec, lora_alpha
-from condpdiff.codehash import code_hash
-from condpdiff.config_check import check as check_config
-from condpdiff.tasks import get_task
+from condpdiff.pipeline import names, settings, targets
+from condpdiff.pipeline.codehash import code_hash
+from condpdiff.pipeline.config import check_schema, check_semantics, load_schema
+from condpdiff.pipeline.paths import (
+    TAG_CROSS,
+    TAG_DIFF,
+    TAG_DRAW,
+    TAG_GEN,
+    TAG_N,
+    TAG_RECON,
+    TAG_SEL,
+    TAG_TASK,
+    Paths,
+)
+from condpdiff.text.tasks import get_task
 
-# Our check first (its errors name the key, e.g. "config key 'finetune.epoch': unknown key"),
-# then Snakemake's own validation, which also fills in the schema's defaults.
-check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+# Our schema check first (its errors name the key, e.g. "config key 'finetune.epoch': unknown
+# key"), then Snakemake's validate(), which fills in the schema's defaults, then the checks a
+# schema cannot make (unknown tasks, missing local folders).
+check_schema(config, load_schema(workflow.source_path("../schemas/config.schema.yaml")))
 validate(config, "../schemas/config.schema.yaml")
+check_semantics(config, get_task)
 
-R = config["results_dir"]
+P = Paths(config["results_dir"])
 TASKS = list(config["tasks"])
-GPU = 1 if config.get("use_gpu", True) else 0
-GEN = config["generator"]
+GPU = 1 if config["use_gpu"] else 0
+RUNTIME = config["resources"]
 
 
 wildcard_constraints:
-    backbone="[A-Za-z0-9_]+",
-    task="[A-Za-z0-9_]+",
+    backbone=names.KEY_RE,
+    task=names.KEY_RE,
+    source=names.KEY_RE,
+    synthetic=names.KEY_RE,
     rank=r"\d+",
     n=r"\d+",
-    layers=r"all|\d+-\d+",
-    norm="task|batch|none",
+    layers=names.LAYERS_RE,
+    norm=names.alternatives(names.NORMS),
+    kind=names.alternatives(names.GENERATOR_KINDS),
+    condition=names.alternatives(names.CONDITIONS),
+    sampler=names.SAMPLER_RE,
     sel_n=r"\d+",
     sel_seed=r"\d+",
     sel_pool="(-heldout)?",
+    table=names.alternatives(names.TABLES),
 
 
 def code(module):
-    """Package version + hash of the step's code: put in params so code changes mark results stale."""
+    """Package version + hash of the step's code (condpdiff.<module> and what it imports):
+    in a rule's params, so a code change marks exactly the results that code made stale.
+    """
     return f"{condpdiff.__version__}+{code_hash(module)}"
-
-
-def task_names(wildcards=None):
-    return TASKS
-
-
-def glue_dir():
-    if config["data"]["source"] == "synthetic":
-        return f"{R}/data/glue"
-    return config["data"].get("glue_dir", "")
-
-
-def task_glue_folder(task):
-    t = get_task(task, config)
-    return t.glue_dir or t.name
 
 
 def task_data_files(wildcards):
     """The tsv files a task reads (none for hub data, which datasets fetches itself)."""
     if config["data"]["source"] == "hub":
         return []
-    folder = f"{glue_dir()}/{task_glue_folder(wildcards.task)}"
+    task = get_task(wildcards.task, config)
+    folder = f"{settings.glue_dir(config)}/{task.glue_dir or task.name}"
     return [f"{folder}/train.tsv", f"{folder}/dev.tsv"]
-
-
-def backbone_model(wildcards):
-    return backbone_spec(config, wildcards.backbone).model
 
 
 def backbone_input(wildcards):
     """A tiny random backbone is built by a rule; a real one is not a workflow file."""
     if "tiny_random" in config["backbones"][wildcards.backbone]:
-        return backbone_model(wildcards)
+        return P.tiny_backbone(backbone=wildcards.backbone)
     return []
 
 
-def target_modules(wildcards):
-    return " ".join(
-        shlex.quote(m)
-        for m in config["backbones"][wildcards.backbone]["target_modules"]
+def task_harvest(wildcards):
+    return P.harvest(
+        backbone=wildcards.backbone, rank=wildcards.rank, task=wildcards.task
     )
 
 
-def flags(section):
-    """A config section as --flags for a dataclass-configured entry point."""
-    out = []
-    for key, value in config.get(section, {}).items():
-        flag = f"--{key.replace('_', '-')}"
-        if isinstance(value, (list, tuple)):
-            out.append(" ".join([flag, *(shlex.quote(str(v)) for v in value)]))
-        else:
-            out.append(f"{flag} {shlex.quote('none' if value is None else str(value))}")
-    return " ".join(out)
-
-
-def harvest_path(backbone, rank, task):
-    return f"{R}/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
-
-
-def finetune_summary_path(backbone, rank, task):
-    return f"{R}/finetune/{backbone}/r{rank}/{task}/summary.json"
-
-
-GEN_DIR = f"{R}/generator/{{backbone}}/r{{rank}}/n{{n}}/layers-{{layers}}/norm-{{norm}}"
-
-
 def all_harvests(wildcards):
-    return [harvest_path(wildcards.backbone, wildcards.rank, t) for t in TASKS]
-
-
-def all_targets():
-    """The tables named in config `targets` (CSV + Markdown each; rules in evaluate.smk)."""
     return [
-        f"{R}/tables/{name}.{ext}"
-        for name in config.get("targets", ["table1"])
-        for ext in ("csv", "md")
+        P.harvest(backbone=wildcards.backbone, rank=wildcards.rank, task=t)
+        for t in TASKS
     ]
+
+
+def text_args(wildcards):
+    """Model, task file, data and LoRA shape of a text job (every text entry point takes them)."""
+    return settings.backbone_task_args(
+        config, wildcards.backbone, wildcards.rank, wildcards.task
+    )
+
+
+# --- scoring (text.smk): every row of a parameter file on the selection split and/or dev ---
+
+SCORE = (
+    "python -m condpdiff.text.score {params.args} --params {input.params}"
+    " --harvest {input.harvest} --out {output.scores} > {log} 2>&1"
+)
+
+
+def score_inputs(params, **extra):
+    """Inputs of a scoring job: the parameter file `params` plus what every scoring job reads."""
+    return dict(
+        params=params,
+        harvest=task_harvest,
+        task=P.task(),
+        data=task_data_files,
+        backbone=backbone_input,
+        **extra,
+    )
+
+
+def score_args(splits, head=None, extra=""):
+    """The arguments of condpdiff.text.score: backbone/task/LoRA, scoring settings, head, `extra`
+    (formatted with the job's wildcards)."""
+    flags = settings.scoring_flags(config, splits)
+    head = head or config["scoring"]["head"]
+    return (
+        lambda w: f"{text_args(w)} {flags} --head {head} {extra.format(**dict(w.items()))}"
+    )
+
+
+SCORE_RESOURCES = dict(gpu=GPU, runtime=RUNTIME["score_runtime"], mem_mb=8000)

@@ -1,139 +1,149 @@
-"""Condition encoding, parameter autoencoder, conditional latent diffusion and candidate sampling."""
+"""Generators: normalisation statistics, condition vectors, and the Cond P-Diff generator
+(parameter autoencoder, conditional latent diffusion, candidate sampling). Rule <name> runs
+condpdiff.<package>.<name>."""
 
 
-include: "generator_common.smk"
+rule compute_norm_stats:
+    input:
+        harvests=all_harvests,
+    output:
+        stats=P.norm_stats(),
+    log:
+        P.log("compute_norm_stats", TAG_GEN),
+    benchmark:
+        P.benchmark("compute_norm_stats", TAG_GEN)
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=30,
+        mem_mb=8000,
+    params:
+        tasks=" ".join(TASKS),
+        code=code("params.compute_norm_stats"),
+    shell:
+        "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests} --tasks {params.tasks}"
+        " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} --out {output.stats} > {log} 2>&1"
 
 
 rule encode_condition:
     input:
-        task=at(R, "tasks/{task}.json"),
+        task=P.task(),
     output:
-        condition=at(R, "conditions/{condition}/{task}.safetensors"),
+        condition=P.condition(),
     log:
-        at(R, "logs/encode_condition/{condition}_{task}.log"),
+        P.log("encode_condition", "{condition}_{task}"),
     benchmark:
-        at(R, "benchmarks/encode_condition/{condition}_{task}.tsv")
+        P.benchmark("encode_condition", "{condition}_{task}")
     conda:
         "../../environment.yml"
     resources:
-        runtime=runtime("encode_condition", 15),
+        runtime=RUNTIME["encode_condition_runtime"],
         mem_mb=4000,
     params:
         tasks=" ".join(TASKS),
-        settings=flags("conditions"),
-        code=code("encode_condition"),
+        settings=settings.flags(config["conditions"]),
+        code=code("conditions.encode_condition"),
     shell:
-        "python -m condpdiff.encode_condition --task-file {input.task} --condition {wildcards.condition}"
+        "python -m condpdiff.conditions.encode_condition --task-file {input.task} --condition {wildcards.condition}"
         " --tasks {params.tasks} {params.settings} --out {output.condition} > {log} 2>&1"
 
 
 rule train_autoencoder:
     input:
-        stats=at(GEN_DIR, "stats.safetensors"),
+        stats=P.norm_stats(),
         harvests=all_harvests,
     output:
-        model=at(AE_DIR, "model.safetensors"),
-        config=at(AE_DIR, "config.json"),
-        curve=at(AE_DIR, "curve.csv"),
-        report=at(AE_DIR, "report.json"),
-        recon=expand(
-            at(AE_DIR, "recon/{task}.safetensors"), task=TASKS, allow_missing=True
-        ),
+        model=P.autoencoder("model.safetensors"),
+        config=P.autoencoder("config.json"),
+        curve=P.autoencoder("curve.csv"),
+        report=P.autoencoder("report.json"),
+        recon=expand(P.reconstructions(), task=TASKS, allow_missing=True),
     log:
-        at(R, "logs/train_autoencoder", tagged(".log")),
+        P.log("train_autoencoder", TAG_GEN),
     benchmark:
-        at(R, "benchmarks/train_autoencoder", tagged(".tsv"))
+        P.benchmark("train_autoencoder", TAG_GEN)
     conda:
         "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
-        runtime=runtime("train_autoencoder", 120),
+        runtime=RUNTIME["train_autoencoder_runtime"],
         mem_mb=16000,
     params:
-        out_dir=folder_of("model"),
-        recon_dir=lambda w, output: str(Path(output.recon[0]).parent),
+        out_dir=lambda w, output: os.path.dirname(output.model),
+        recon_dir=lambda w, output: os.path.dirname(output.recon[0]),
         tasks=" ".join(TASKS),
-        settings=flags("autoencoder"),
-        code=code("train_autoencoder"),
+        settings=settings.flags(config["autoencoder"]),
+        code=code("generator.pdiff.train_autoencoder"),
     shell:
-        "python -m condpdiff.train_autoencoder --stats {input.stats} --harvests {input.harvests}"
+        "python -m condpdiff.generator.pdiff.train_autoencoder --stats {input.stats} --harvests {input.harvests}"
         " --tasks {params.tasks} {params.settings} --out-dir {params.out_dir} --report {output.report}"
         " --recon-dir {params.recon_dir} > {log} 2>&1"
 
 
 rule train_diffusion:
     input:
-        autoencoder=at(AE_DIR, "model.safetensors"),
-        autoencoder_config=at(AE_DIR, "config.json"),
-        stats=at(GEN_DIR, "stats.safetensors"),
+        autoencoder=P.autoencoder("model.safetensors"),
+        autoencoder_config=P.autoencoder("config.json"),
+        stats=P.norm_stats(),
         harvests=all_harvests,
-        conditions=all_conditions,
+        conditions=lambda w: [P.condition(condition=w.condition, task=t) for t in TASKS],
     output:
-        model=at(DIFF_DIR, "model.safetensors"),
-        config=at(DIFF_DIR, "config.json"),
-        curve=at(DIFF_DIR, "curve.csv"),
+        model=P.diffusion("model.safetensors"),
+        config=P.diffusion("config.json"),
+        curve=P.diffusion("curve.csv"),
     log:
-        at(R, "logs/train_diffusion", tagged("_cond-{condition}.log")),
+        P.log("train_diffusion", TAG_DIFF),
     benchmark:
-        at(R, "benchmarks/train_diffusion", tagged("_cond-{condition}.tsv"))
+        P.benchmark("train_diffusion", TAG_DIFF)
     conda:
         "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
-        runtime=runtime("train_diffusion", 240),
+        runtime=RUNTIME["train_diffusion_runtime"],
         mem_mb=16000,
     params:
-        autoencoder=lambda w, input: str(Path(input.autoencoder).parent),
-        out_dir=folder_of("model"),
+        autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
+        out_dir=lambda w, output: os.path.dirname(output.model),
         tasks=" ".join(TASKS),
-        settings=flags("diffusion"),
-        code=code("train_diffusion"),
+        settings=settings.flags(config["diffusion"]),
+        code=code("generator.pdiff.train_diffusion"),
     shell:
-        "python -m condpdiff.train_diffusion --autoencoder {params.autoencoder} --stats {input.stats}"
+        "python -m condpdiff.generator.pdiff.train_diffusion --autoencoder {params.autoencoder} --stats {input.stats}"
         " --harvests {input.harvests} --tasks {params.tasks} --conditions {input.conditions}"
         " {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule sample_candidates:
     input:
-        diffusion=at(DIFF_DIR, "model.safetensors"),
-        diffusion_config=at(DIFF_DIR, "config.json"),
-        autoencoder=at(AE_DIR, "model.safetensors"),
-        autoencoder_config=at(AE_DIR, "config.json"),
-        stats=at(GEN_DIR, "stats.safetensors"),
+        diffusion=P.diffusion("model.safetensors"),
+        diffusion_config=P.diffusion("config.json"),
+        autoencoder=P.autoencoder("model.safetensors"),
+        autoencoder_config=P.autoencoder("config.json"),
+        stats=P.norm_stats(),
         harvest=task_harvest,
-        condition=at(R, "conditions/{condition}/{task}.safetensors"),
+        condition=P.condition(),
     output:
-        candidates=at(
-            GEN_DIR, "cond-{condition}/{sampler}/candidates/{task}.safetensors"
-        ),
+        candidates=P.candidates(kind="pdiff"),
     log:
-        at(
-            R,
-            "logs/sample_candidates",
-            tagged("_cond-{condition}_{sampler}_{task}.log"),
-        ),
+        P.log("sample_candidates", TAG_DRAW.replace("{kind}", "pdiff")),
     benchmark:
-        at(
-            R,
-            "benchmarks/sample_candidates",
-            tagged("_cond-{condition}_{sampler}_{task}.tsv"),
-        )
+        P.benchmark("sample_candidates", TAG_DRAW.replace("{kind}", "pdiff"))
     conda:
         "../../environment.yml"
     threads: 2
     resources:
         gpu=GPU,
-        runtime=runtime("sample_candidates", 30),
+        runtime=RUNTIME["sample_candidates_runtime"],
         mem_mb=8000,
     params:
-        diffusion=lambda w, input: str(Path(input.diffusion).parent),
-        autoencoder=lambda w, input: str(Path(input.autoencoder).parent),
-        settings=flags("sampling"),
-        code=code("sample_candidates"),
+        diffusion=lambda w, input: os.path.dirname(input.diffusion),
+        autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
+        settings=settings.flags(config["sampling"]),
+        code=code("generator.pdiff.sample_candidates"),
     shell:
-        "python -m condpdiff.sample_candidates --diffusion {params.diffusion} --autoencoder {params.autoencoder}"
-        " --stats {input.stats} --harvest {input.harvest} --condition {input.condition} --task {wildcards.task}"
-        " --sampler {wildcards.sampler} {params.settings} --out {output.candidates} > {log} 2>&1"
+        "python -m condpdiff.generator.pdiff.sample_candidates --diffusion {params.diffusion}"
+        " --autoencoder {params.autoencoder} --stats {input.stats} --harvest {input.harvest}"
+        " --condition {input.condition} --task {wildcards.task} --sampler {wildcards.sampler}"
+        " {params.settings} --out {output.candidates} > {log} 2>&1"

@@ -1,0 +1,1 @@
+"""Diagnoses over cached results: candidates vs checkpoints, parameter spread, stage times."""

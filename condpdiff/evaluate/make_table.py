@@ -1,0 +1,140 @@
+"""The paper's tables from cached cell files (no scoring, no training): CSV + Markdown.
+
+A table *spec* (JSON, built by ``pipeline.targets`` from the config) names every cell file:
+
+    {"name": "table1", "title": "...", "kind": "plain" | "ablation" | "cross",
+     "tasks": ["sst2", ...], "columns": ["generated", "original", "soup"],
+     "rows": [{"label": {"backbone": "bert", "rank": 1},
+               "cells": {"sst2": {"generated": "<path>", ...}, ...}}, ...]}
+
+A cell entry is a path (its ``score`` is read) or ``{"path": ..., "field": "mean"}``. A missing
+entry is an empty cell. The CSV is wide and numeric (``<task>/<column>`` and ``avg/<column>``).
+The Markdown shows per task ``generated / original / soup`` (the paper's Table 1 layout), one
+decimal, plus the average over tasks, and bolds the best value in the direction each cell
+records (``higher_is_better``; FID: lower): within a cell of a plain table, down the first
+column of an ablation table, down each column of the cross-task table, whose diagonal must win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from condpdiff.evaluate.cells import best_index
+from condpdiff.util.atomic import write_text
+
+
+def read_cell(entry) -> tuple[float, bool | None]:
+    """(value, higher_is_better) of a cell entry; (nan, None) for a missing entry."""
+    if entry is None:
+        return math.nan, None
+    path, field = (entry, "score") if isinstance(entry, str) else (entry["path"], entry.get("field", "score"))
+    with open(path) as fh:
+        cell = json.load(fh)
+    if "higher_is_better" not in cell:
+        raise KeyError(f"{path}: cell does not say whether higher is better; delete it and rebuild it")
+    value = cell[field]
+    return (math.nan if value is None else float(value)), bool(cell["higher_is_better"])
+
+
+def build(spec: dict) -> tuple[pd.DataFrame, dict[str, bool]]:
+    """The numeric table (one row per spec row: label columns, ``<task>/<column>``, ``avg/<column>``)
+    and the direction of each task's metric."""
+    tasks, columns = spec["tasks"], spec["columns"]
+    records, direction = [], {}
+    for row in spec["rows"]:
+        rec = dict(row["label"])
+        for col in columns:
+            values = []
+            for task in tasks:
+                v, higher = read_cell(row["cells"].get(task, {}).get(col))
+                if higher is not None:
+                    if direction.setdefault(task, higher) != higher:
+                        raise ValueError(f"table {spec.get('name')}: task {task!r} mixes higher- and lower-is-better cells")
+                rec[f"{task}/{col}"] = v
+                values.append(v)
+            rec[f"avg/{col}"] = math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
+        records.append(rec)
+    return pd.DataFrame.from_records(records), direction
+
+
+def _bold_positions(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> set[tuple[int, str, str]]:
+    """(row index, task, column) of every value shown in bold."""
+    kind, columns, out = spec.get("kind", "plain"), spec["columns"], set()
+    for task in spec["tasks"]:
+        higher = direction.get(task, True)
+        if kind == "plain":
+            for i, r in df.iterrows():
+                values = [r[f"{task}/{c}"] for c in columns]
+                if not all(math.isnan(v) for v in values):
+                    out.add((i, task, columns[best_index(values, higher)]))
+        else:
+            col = columns[0]
+            values = list(df[f"{task}/{col}"])
+            if values and not all(math.isnan(v) for v in values):
+                out.add((best_index(values, higher), task, col))
+    return out
+
+
+def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> dict[str, bool]:
+    """Cross-task table: for each column task, does the row generated for that task win it?"""
+    rows = [r["label"]["generated_for"] for r in spec["rows"]]
+    out = {}
+    for task in spec["tasks"]:
+        values = list(df[f"{task}/score"])
+        if task in rows and not any(math.isnan(v) for v in values):
+            out[task] = best_index(values, direction.get(task, True)) == rows.index(task)
+    return out
+
+
+def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int = 1) -> str:
+    tasks, columns = spec["tasks"], spec["columns"]
+    label_cols = [c for c in df.columns if "/" not in c]
+    bold = _bold_positions(df, spec, direction)
+
+    def fmt(i: int, task: str, col: str, v: float) -> str:
+        text = "-" if math.isnan(v) else f"{v:.{digits}f}"
+        return f"**{text}**" if (i, task, col) in bold else text
+
+    shown = pd.DataFrame({c: df[c].astype(str) for c in label_cols})
+    for task in [*tasks, "avg"]:
+        shown[task] = [" / ".join(fmt(i, task, c, r[f"{task}/{c}"]) for c in columns) for i, r in df.iterrows()]
+    title = spec.get("title", spec.get("name", "table"))
+    ways = sorted({"higher" if h else "lower" for h in direction.values()})
+    better = f"; {' or '.join(ways)} is better, best in bold" if ways else ""
+    legend = "cells: " + " / ".join(columns) + f" (dev{better})"
+    note = f"\n{spec['note']}\n" if spec.get("note") else ""
+    text = f"## {title}\n\n{legend}\n{note}\n{shown.to_markdown(index=False)}\n"
+    if spec.get("kind") == "cross":
+        wins = diagonal_check(df, spec, direction)
+        lost = [t for t, ok in wins.items() if not ok]
+        text += f"\nDiagonal wins its column: {sum(wins.values())} of {len(wins)}" + (
+            f" (not: {', '.join(lost)})\n" if lost else "\n"
+        )
+    return text
+
+
+def write(spec: dict, csv_path: str | Path, md_path: str | Path) -> pd.DataFrame:
+    df, direction = build(spec)
+    write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
+    write_text(md_path, to_markdown(df, spec, direction))
+    return df
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--spec", required=True, help="table spec: a JSON string, or @file to read it from a file")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--md", required=True)
+    a = p.parse_args(argv)
+    spec = json.loads(Path(a.spec[1:]).read_text() if a.spec.startswith("@") else a.spec)
+    write(spec, a.csv, a.md)
+    print(Path(a.md).read_text())
+
+
+if __name__ == "__main__":
+    main()

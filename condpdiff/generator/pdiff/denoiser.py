@@ -1,0 +1,131 @@
+"""The denoiser: a 1-D CNN U-Net over [B, C, L] latents, predicting the added noise (eps).
+
+Each sample gets its own sinusoidal timestep embedding (the public code embeds sample 0's
+timestep for the whole batch; here output i depends on t_i only). The condition vector is
+projected by an MLP (or, for ``cond_mode="table"``, looked up in a trainable table from its
+one-hot) and ADDED to the time embedding, which every residual block receives. A fully
+connected residual layer sits at the bottom of the U-Net (docs/method.md section 4).
+For classifier-free guidance a learned "no condition" embedding replaces the projected
+condition where ``drop`` is true.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class DenoiserConfig:
+    channels: tuple[int, ...] = (64, 128, 256)  # one U-Net level per entry; each level but the last halves L
+    kernel: int = 3
+    emb_dim: int = 256
+    bottom_hidden: int = 512  # width of the fully connected layer at the bottom
+    cond_mode: str = "mlp"  # mlp: MLP over the condition vector | table: trainable table over a one-hot
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of each sample's timestep: [B] -> [B, dim]."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None, :]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+    return nn.functional.pad(emb, (0, dim % 2))
+
+
+def _groups(c: int) -> int:
+    return math.gcd(c, 8)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, kernel: int):
+        super().__init__()
+        pad = kernel // 2
+        self.norm1, self.conv1 = nn.GroupNorm(_groups(c_in), c_in), nn.Conv1d(c_in, c_out, kernel, padding=pad)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2, self.conv2 = nn.GroupNorm(_groups(c_out), c_out), nn.Conv1d(c_out, c_out, kernel, padding=pad)
+        self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(nn.functional.silu(self.norm1(x))) + self.emb(emb)[:, :, None]
+        h = self.conv2(nn.functional.silu(self.norm2(h)))
+        return h + self.skip(x)
+
+
+class UNet1D(nn.Module):
+    def __init__(self, cfg: DenoiserConfig, in_channels: int, length: int, cond_dim: int):
+        super().__init__()
+        levels = len(cfg.channels)
+        if length % 2 ** (levels - 1):
+            raise ValueError(
+                f"latent length {length} is not divisible by 2**{levels - 1} (diffusion.channels has {levels} levels)"
+            )
+        if cfg.cond_mode not in ("mlp", "table"):
+            raise ValueError(f"diffusion.cond_mode must be 'mlp' or 'table', got {cfg.cond_mode!r}")
+        self.cfg, self.in_channels, self.length, self.cond_dim = cfg, in_channels, length, cond_dim
+        d, k, ch = cfg.emb_dim, cfg.kernel, list(cfg.channels)
+        self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        if cfg.cond_mode == "table":
+            self.cond_proj = nn.Linear(cond_dim, d, bias=False)  # a one-hot picks one row: an embedding table
+            nn.init.normal_(self.cond_proj.weight, std=1.0)
+        else:
+            self.cond_proj = nn.Sequential(nn.Linear(cond_dim, d), nn.SiLU(), nn.Linear(d, d))
+        self.null_cond = nn.Parameter(torch.zeros(d))
+        self.inp = nn.Conv1d(in_channels, ch[0], k, padding=k // 2)
+        self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+        c_prev = ch[0]
+        for i, c in enumerate(ch):
+            self.down.append(ResBlock(c_prev, c, d, k))
+            self.downsample.append(nn.Conv1d(c, c, 3, stride=2, padding=1) if i < levels - 1 else nn.Identity())
+            c_prev = c
+        bottom = ch[-1] * (length // 2 ** (levels - 1))
+        self.mid1 = ResBlock(ch[-1], ch[-1], d, k)
+        self.fc = nn.Sequential(nn.Linear(bottom, cfg.bottom_hidden), nn.SiLU(), nn.Linear(cfg.bottom_hidden, bottom))
+        self.fc_emb = nn.Linear(d, cfg.bottom_hidden)
+        self.mid2 = ResBlock(ch[-1], ch[-1], d, k)
+        self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        for i in reversed(range(levels)):
+            c_out = ch[i - 1] if i > 0 else ch[0]
+            self.up.append(ResBlock(c_prev + ch[i], c_out, d, k))
+            self.upsample.append(nn.Upsample(scale_factor=2, mode="nearest") if i > 0 else nn.Identity())
+            c_prev = c_out
+        self.out = nn.Sequential(nn.GroupNorm(_groups(c_prev), c_prev), nn.SiLU(), nn.Conv1d(c_prev, in_channels, k, padding=k // 2))
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def describe(self) -> dict:
+        return {"config": asdict(self.cfg), "in_channels": self.in_channels, "length": self.length,
+                "cond_dim": self.cond_dim}
+
+    def embed(self, t: torch.Tensor, cond: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample time embedding + projected condition ([B] and [B, D] -> [B, emb_dim])."""
+        c = self.cond_proj(cond)
+        if drop is not None:
+            c = torch.where(drop[:, None], self.null_cond.to(c.dtype).expand_as(c), c)
+        return self.time_mlp(timestep_embedding(t, self.cfg.emb_dim).to(c.dtype)) + c
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor, drop: torch.Tensor | None = None):
+        if t.ndim == 0:
+            t = t.expand(x.shape[0])
+        if t.shape[0] != x.shape[0]:
+            raise ValueError(f"need one timestep per sample: got {t.shape[0]} for a batch of {x.shape[0]}")
+        emb = self.embed(t, cond, drop)
+        h = self.inp(x)
+        skips = []
+        for block, down in zip(self.down, self.downsample):
+            h = block(h, emb)
+            skips.append(h)
+            h = down(h)
+        h = self.mid1(h, emb)
+        shape = h.shape
+        flat = h.flatten(1)
+        hidden = self.fc[0](flat) + self.fc_emb(emb)
+        h = h + self.fc[2](self.fc[1](hidden)).view(shape)
+        h = self.mid2(h, emb)
+        for block, up in zip(self.up, self.upsample):
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            h = up(h)
+        return self.out(h)

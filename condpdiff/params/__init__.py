@@ -1,0 +1,1 @@
+"""The parameter file format (harvested checkpoints = candidates) and normalisation statistics."""

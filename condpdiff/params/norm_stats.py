@@ -1,0 +1,127 @@
+"""Normalisation statistics for the generator's training vectors (docs/method.md section 2).
+
+Modes: ``task`` z-scores each coordinate with the mean/std of that task's N checkpoints
+(the paper's default), ``batch`` uses one mean/std over all tasks' checkpoints, ``none``
+leaves the parameters as they are. A coordinate with zero variance gets std 1, so it
+normalises to 0 and denormalises back to its mean: never inf or NaN.
+
+The stats file also carries the mask of generated coordinates (Table 4c: which layers are
+generated); the generator sees only the masked coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from condpdiff.util.atomic import save_safetensors
+from condpdiff.params.paramfile import ParamSet, layer_mask
+
+FORMAT = "condpdiff-normstats/1"
+from condpdiff.pipeline.names import NORMS as MODES
+STD_FLOOR = 1e-8
+
+
+@dataclass
+class NormStats:
+    mode: str
+    tasks: list[str]
+    mean: torch.Tensor  # [T, K'] (K' = mask.sum())
+    std: torch.Tensor  # [T, K']
+    mask: torch.Tensor  # [K] bool
+    n: int
+    layers: str
+
+    def _row(self, task: str) -> int:
+        if task not in self.tasks:
+            raise KeyError(f"task {task!r} not in these stats (tasks {self.tasks})")
+        return self.tasks.index(task)
+
+    def normalise(self, params: torch.Tensor, task: str) -> torch.Tensor:
+        """[N, K] full parameter vectors -> [N, K'] normalised generated coordinates."""
+        i = self._row(task)
+        return (params[:, self.mask] - self.mean[i]) / self.std[i]
+
+    def denormalise(self, z: torch.Tensor, task: str, fill: torch.Tensor) -> torch.Tensor:
+        """[N, K'] normalised -> [N, K] parameters; coordinates not generated are taken from `fill` [K]."""
+        i = self._row(task)
+        out = fill.to(z.dtype).expand(z.shape[0], -1).clone()
+        out[:, self.mask] = z * self.std[i] + self.mean[i]
+        return out
+
+    def save(self, path: str | Path) -> None:
+        meta = {
+            "format": FORMAT,
+            "mode": self.mode,
+            "tasks": json.dumps(self.tasks),
+            "n": str(self.n),
+            "layers": self.layers,
+        }
+        save_safetensors(path, {"mean": self.mean, "std": self.std, "mask": self.mask.to(torch.uint8)}, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NormStats":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"{path}: not a normalisation stats file (format {meta.get('format')!r})")
+            return cls(
+                mode=meta["mode"],
+                tasks=json.loads(meta["tasks"]),
+                mean=f.get_tensor("mean"),
+                std=f.get_tensor("std"),
+                mask=f.get_tensor("mask").bool(),
+                n=int(meta["n"]),
+                layers=meta["layers"],
+            )
+
+
+def _safe_std(x: torch.Tensor) -> torch.Tensor:
+    std = x.std(dim=0, unbiased=False) if x.shape[0] > 1 else torch.zeros(x.shape[1])
+    return torch.where(std > STD_FLOOR, std, torch.ones_like(std))
+
+
+def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all") -> NormStats:
+    """Stats over the last `n` checkpoints of each task's ParamSet."""
+    if mode not in MODES:
+        raise ValueError(f"normalisation mode must be one of {MODES}, got {mode!r}")
+    tasks = list(sets)
+    layouts = {tuple(s.layout) for s in sets.values()}
+    if len(layouts) != 1:
+        raise ValueError(f"harvests of tasks {tasks} have different layouts: one backbone x rank per stats file")
+    mask = layer_mask(sets[tasks[0]].layout, layers)
+    if not mask.any():
+        raise ValueError(f"layers={layers!r} selects no coordinate of this backbone")
+    rows = {t: sets[t].last(n).params[:, mask].double() for t in tasks}
+    k = int(mask.sum())
+    if mode == "task":
+        mean = torch.stack([rows[t].mean(0) for t in tasks])
+        std = torch.stack([_safe_std(rows[t]) for t in tasks])
+    elif mode == "batch":
+        allrows = torch.cat(list(rows.values()))
+        mean = allrows.mean(0).expand(len(tasks), k)
+        std = _safe_std(allrows).expand(len(tasks), k)
+    else:
+        mean, std = torch.zeros(len(tasks), k), torch.ones(len(tasks), k)
+    return NormStats(mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers)
+
+
+def training_matrix(sets: dict[str, ParamSet], stats: NormStats) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's training set: normalised [sum N, K'] rows and the task index of each row."""
+    xs, ids = [], []
+    for t in stats.tasks:
+        x = stats.normalise(sets[t].last(stats.n).params, t)
+        xs.append(x)
+        ids.append(torch.full((x.shape[0],), stats.tasks.index(t), dtype=torch.long))
+    return torch.cat(xs), torch.cat(ids)
+
+
+def load_harvests(paths: list[str], tasks: list[str]) -> dict[str, ParamSet]:
+    if len(paths) != len(tasks):
+        raise ValueError(f"{len(paths)} harvest files for {len(tasks)} tasks")
+    return {t: ParamSet.load(p) for t, p in zip(tasks, paths)}

@@ -1,0 +1,1 @@
+"""The workflow layer: everything the Snakefile imports. It imports no torch, peft or transformers."""

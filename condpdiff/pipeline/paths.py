@@ -1,0 +1,178 @@
+"""Every artifact path, in one place (docs/formats.md describes each file).
+
+``Paths(results_dir)`` returns path *patterns* with Snakemake wildcards (``{task}``, ...);
+keyword arguments fill some or all of them, so the same method serves a rule's ``output:``
+(no arguments), an input function (``P.harvest(**wildcards)``) and a table's cell list (every
+value given). Every setting that changes an artifact is a part of its path:
+
+    R/tasks/{task}.json                                        task definition
+    R/data/glue/{synthetic}/{train,dev}.tsv                         synthetic smoke data
+    R/backbones/{backbone}/                                    tiny random backbone (smoke)
+    R/finetune/{backbone}/r{rank}/{task}/                      harvest.safetensors, summary.json
+    R/conditions/{condition}/{task}.safetensors                condition vector
+    R/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/   GEN
+      GEN/stats.safetensors                                    normalisation statistics
+      GEN/pdiff/autoencoder/                                   parameter autoencoder (+ recon/)
+      GEN/pdiff/cond-{condition}/diffusion/                    diffusion model
+      GEN/{kind}/cond-{condition}/{sampler}/candidates/{task}.safetensors
+    R/scores/{backbone}/r{rank}/                               SC
+      SC/{task}/harvest_scores.json                            every harvested checkpoint on dev
+      SC/n{n}/{task}/{original,soup}.json                      baseline cells (+ soup_scores.json)
+      SC/n{n}/layers-{layers}/norm-{norm}/                     SG
+        SG/pdiff/autoencoder/{task}/recon{_scores,}.json       reconstructions
+        SG/{kind}/cond-{condition}/{sampler}/{task}/           SCORED: candidate_scores.json
+          SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}/          SELECTED: selection_scores.json, generated.json
+            SELECTED/from-{source}/cross{_scores,}.json        cross-task check
+    R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}/ the selected candidate as a PEFT folder
+    R/tables/{table}.{csv,md}
+    R/logs/{rule}/{tag}.log, R/benchmarks/{rule}/{tag}.tsv
+"""
+
+from __future__ import annotations
+
+import re
+
+_FIELD = re.compile(r"\{([A-Za-z_]+)\}")
+
+GEN_PART = "{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}"
+DRAW_PART = "{kind}/cond-{condition}/{sampler}"
+SEL_PART = "sel{sel_n}-seed{sel_seed}{sel_pool}"
+
+# Log / benchmark file names: the job's wildcards flattened.
+TAG_TASK = "{backbone}_r{rank}_{task}"
+TAG_N = "{backbone}_r{rank}_n{n}_{task}"
+TAG_GEN = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}"
+TAG_RECON = TAG_GEN + "_{task}"
+TAG_DIFF = TAG_GEN + "_cond-{condition}"
+TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{sampler}_{task}"
+TAG_SEL = TAG_DRAW + "_" + SEL_PART
+TAG_CROSS = TAG_SEL + "_from-{source}"
+
+
+def fill(pattern: str, **values) -> str:
+    """`pattern` with the wildcards named in `values` replaced (others stay as ``{name}``)."""
+    return _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern)
+
+
+def selection_part(size: int, seed: int, pool: str = "train") -> str:
+    """``sel{size}-seed{seed}``, plus ``-heldout`` when drawn from what fine-tuning left out."""
+    return f"sel{size}-seed{seed}" + ("-heldout" if pool == "heldout" else "")
+
+
+def selection_wildcards(part: str) -> dict:
+    """The inverse of `selection_part`, as the wildcards sel_n / sel_seed / sel_pool."""
+    m = re.fullmatch(r"sel(\d+)-seed(\d+)(-heldout)?", part)
+    if not m:
+        raise ValueError(f"not a selection path part: {part!r} (expected e.g. 'sel1000-seed0')")
+    return {"sel_n": m.group(1), "sel_seed": m.group(2), "sel_pool": m.group(3) or ""}
+
+
+class Paths:
+    """The artifact paths under one results folder (see the module docstring)."""
+
+    def __init__(self, results: str):
+        self.root = str(results).rstrip("/")
+
+    def _p(self, rel: str, values: dict) -> str:
+        return fill(f"{self.root}/{rel}", **values)
+
+    # inputs built by rules
+    def task(self, **w) -> str:
+        return self._p("tasks/{task}.json", w)
+
+    def synthetic_glue_dir(self) -> str:
+        return f"{self.root}/data/glue"
+
+    def synthetic_split(self, split: str, **w) -> str:
+        return self._p(f"data/glue/{{synthetic}}/{split}.tsv", w)
+
+    def tiny_backbone(self, **w) -> str:
+        return self._p("backbones/{backbone}", w)
+
+    # fine-tuning
+    def finetune_dir(self, **w) -> str:
+        return self._p("finetune/{backbone}/r{rank}/{task}", w)
+
+    def harvest(self, **w) -> str:
+        return f"{self.finetune_dir(**w)}/harvest.safetensors"
+
+    def finetune_summary(self, **w) -> str:
+        return f"{self.finetune_dir(**w)}/summary.json"
+
+    # generator
+    def condition(self, **w) -> str:
+        return self._p("conditions/{condition}/{task}.safetensors", w)
+
+    def generator_dir(self, **w) -> str:
+        return self._p(f"generator/{GEN_PART}", w)
+
+    def norm_stats(self, **w) -> str:
+        return f"{self.generator_dir(**w)}/stats.safetensors"
+
+    def autoencoder_dir(self, **w) -> str:
+        return f"{self.generator_dir(**w)}/pdiff/autoencoder"
+
+    def autoencoder(self, name: str, **w) -> str:
+        """A file of the autoencoder's model folder (model.safetensors, config.json, curve.csv, report.json)."""
+        return f"{self.autoencoder_dir(**w)}/{name}"
+
+    def reconstructions(self, **w) -> str:
+        return fill(f"{self.autoencoder_dir(**w)}/recon/{{task}}.safetensors", **w)
+
+    def diffusion_dir(self, **w) -> str:
+        return fill(f"{self.generator_dir(**w)}/pdiff/cond-{{condition}}/diffusion", **w)
+
+    def diffusion(self, name: str, **w) -> str:
+        """A file of the diffusion model's folder (model.safetensors, config.json, curve.csv)."""
+        return f"{self.diffusion_dir(**w)}/{name}"
+
+    def candidates(self, **w) -> str:
+        return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/candidates/{{task}}.safetensors", **w)
+
+    # scores and cells
+    def scores_dir(self, **w) -> str:
+        return self._p("scores/{backbone}/r{rank}", w)
+
+    def harvest_scores(self, **w) -> str:
+        return fill(f"{self.scores_dir(**w)}/{{task}}/harvest_scores.json", **w)
+
+    def baseline(self, name: str, **w) -> str:
+        """``original.json``, ``soup.json`` or ``soup_scores.json`` of the last n checkpoints."""
+        return fill(f"{self.scores_dir(**w)}/n{{n}}/{{task}}/{name}.json", **w)
+
+    def setting_scores_dir(self, **w) -> str:
+        return self._p(f"scores/{GEN_PART}", w)
+
+    def recon_scores(self, name: str = "recon_scores", **w) -> str:
+        return fill(f"{self.setting_scores_dir(**w)}/pdiff/autoencoder/{{task}}/{name}.json", **w)
+
+    def scored_dir(self, **w) -> str:
+        return fill(f"{self.setting_scores_dir(**w)}/{DRAW_PART}/{{task}}", **w)
+
+    def candidate_scores(self, **w) -> str:
+        return f"{self.scored_dir(**w)}/candidate_scores.json"
+
+    def selected_dir(self, **w) -> str:
+        return fill(f"{self.scored_dir(**w)}/{SEL_PART}", **w)
+
+    def selection_scores(self, **w) -> str:
+        return f"{self.selected_dir(**w)}/selection_scores.json"
+
+    def generated(self, **w) -> str:
+        return f"{self.selected_dir(**w)}/generated.json"
+
+    def cross(self, name: str = "cross", **w) -> str:
+        return fill(f"{self.selected_dir(**w)}/from-{{source}}/{name}.json", **w)
+
+    def adapter(self, **w) -> str:
+        return self._p(f"adapters/{GEN_PART}/{DRAW_PART}/{{task}}/{SEL_PART}", w)
+
+    # tables, logs, benchmarks
+    def table(self, ext: str, **w) -> str:
+        return self._p(f"tables/{{table}}.{ext}", w)
+
+    def log(self, rule: str, tag: str) -> str:
+        return f"{self.root}/logs/{rule}/{tag}.log"
+
+    def benchmark(self, rule: str, tag: str) -> str:
+        return f"{self.root}/benchmarks/{rule}/{tag}.tsv"

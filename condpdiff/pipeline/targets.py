@@ -1,0 +1,149 @@
+"""Which cell files make each table (the inputs of the rule ``make_table``), from a validated config.
+
+A table *spec* names every cell file; ``condpdiff.evaluate.make_table`` reads it. The cell files
+live where ``pipeline.paths`` puts them; ``cell_path`` maps a cell kind and a generator setting to
+its file.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from condpdiff.pipeline import names
+from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards
+
+CELL_KINDS = ("generated", "original", "soup", "recon", "cross")
+ABLATION_TITLES = {
+    "table3": "Table 3: number of harvested checkpoints N",
+    "table4a": "Table 4a: parameter normalisation",
+    "table4b": "Table 4b: condition",
+    "table4c": "Table 4c: generated layers",
+    "table_sampler": "Sampler: DDIM vs DDPM",
+}
+
+
+def selection_dir(config: dict) -> str:
+    """``sel{k}-seed{s}[-heldout]``: the selection split of the (validated) config's `scoring`."""
+    s = config["scoring"]
+    return selection_part(s["selection_examples"], s["selection_seed"], s["selection_from"])
+
+
+def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:
+    """The cell file of `kind` for one backbone x rank x task at a generator `setting`.
+
+    `setting` holds n, layers, norm, kind, condition, sampler and (generated, cross) ``selection``
+    (a `selection_dir` part) and (cross) ``source``.
+    """
+    P = Paths(results)
+    w = {"backbone": backbone, "rank": rank, "task": task, "n": setting["n"]}
+    if kind in ("original", "soup"):
+        return P.baseline(kind, **w)
+    w.update(layers=setting["layers"], norm=setting["norm"])
+    if kind == "recon":
+        return P.recon_scores("recon", **w)
+    if kind not in ("generated", "cross"):
+        raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
+    if "selection" not in setting:
+        raise ValueError(f"a {kind} cell path needs the selection split (setting['selection'], e.g. 'sel1000-seed0')")
+    w.update(kind=setting["kind"], condition=setting["condition"], sampler=setting["sampler"])
+    w.update(selection_wildcards(setting["selection"]))
+    if kind == "generated" or setting["source"] == task:
+        return P.generated(**w)
+    return P.cross("cross", source=setting["source"], **w)
+
+
+def ablation_base(config: dict) -> tuple[str, int]:
+    """(backbone, rank) the ablations run on: config `ablations`, else the first of each."""
+    ab = config["ablations"]
+    return ab.get("backbone", next(iter(config["backbones"]))), ab.get("rank", config["lora"]["ranks"][0])
+
+
+def table_spec(config: dict, name: str) -> dict:
+    """The spec condpdiff.evaluate.make_table reads for table `name`: rows, tasks, columns, cell files."""
+    if name not in names.TABLES:
+        raise ValueError(f"unknown table {name!r}: expected one of {list(names.TABLES)}")
+    results, tasks = config["results_dir"], list(config["tasks"])
+    sel = selection_dir(config)
+    gen = {**config["generator"], "selection": sel}
+    pairs = [(b, r) for b in config["backbones"] for r in config["lora"]["ranks"]]
+    setting_note = (
+        f"generator setting: {json.dumps(config['generator'], sort_keys=True)};"
+        f" generated = best of the candidates on the selection split {sel} (training examples, seed)"
+    )
+    kind = "plain"
+    if name == "table1":
+        columns = ["generated", "original", "soup"]
+        rows = [
+            {
+                "label": {"backbone": b, "rank": r},
+                "cells": {t: {k: cell_path(results, k, b, r, t, gen) for k in columns} for t in tasks},
+            }
+            for b, r in pairs
+        ]
+        title, note = "Table 1: generated (Cond P-Diff) / original / model soup", setting_note
+    elif name == "table_recon":
+        columns = ["recon", "recon_mean", "original", "original_mean"]
+        rows = []
+        for b, r in pairs:
+            cells = {}
+            for t in tasks:
+                recon, orig = cell_path(results, "recon", b, r, t, gen), cell_path(results, "original", b, r, t, gen)
+                cells[t] = {
+                    "recon": recon,
+                    "recon_mean": {"path": recon, "field": "mean"},
+                    "original": orig,
+                    "original_mean": {"path": orig, "field": "mean"},
+                }
+            rows.append({"label": {"backbone": b, "rank": r}, "cells": cells})
+        title = "Autoencoder reconstructions vs original checkpoints"
+        note = f"best / mean dev score over the reconstructions of the last n checkpoints and over those checkpoints; {setting_note}"
+    elif name == "table_cross":
+        b, r = ablation_base(config)
+        columns, kind = ["score"], "cross"
+        rows = [
+            {
+                "label": {"generated_for": source},
+                "cells": {t: {"score": cell_path(results, "cross", b, r, t, {**gen, "source": source})} for t in tasks},
+            }
+            for source in tasks
+        ]
+        title = f"Cross-task condition check ({b}, r={r}): row = condition the LoRA was generated for, column = task scored"
+        note = (
+            "each cell: the candidate selected for the row's task, with the column task's head (its last"
+            " checkpoint's), dev score; the diagonal is the generated cell of table1 and must win its column."
+            f" {setting_note}"
+        )
+    else:
+        field, title = names.TABLES[name], ABLATION_TITLES[name]
+        b, r = ablation_base(config)
+        columns, kind = ["generated", "original"], "ablation"
+        rows = []
+        for value in config["ablations"].get(field, [gen[field]]):
+            setting = {**gen, field: value}
+            cells = {t: {k: cell_path(results, k, b, r, t, setting) for k in columns} for t in tasks}
+            rows.append({"label": {field: value}, "cells": cells})
+        title = f"{title} ({b}, r={r})"
+        note = f"other settings as the default {setting_note}; original = best dev of the last n checkpoints"
+    return {"name": name, "title": title, "note": note, "tasks": tasks, "columns": columns, "rows": rows, "kind": kind}
+
+
+def table_files(spec: dict) -> list[str]:
+    """Every cell file a table reads (its rule's inputs)."""
+    files = set()
+    for row in spec["rows"]:
+        for cells in row["cells"].values():
+            for entry in cells.values():
+                files.add(entry if isinstance(entry, str) else entry["path"])
+    return sorted(files)
+
+
+def table_arg(config: dict, name: str) -> str:
+    """The spec as one shell-quoted JSON argument."""
+    return shlex.quote(json.dumps(table_spec(config, name), sort_keys=True))
+
+
+def all_targets(config: dict) -> list[str]:
+    """The tables named in config `targets` (CSV + Markdown each)."""
+    P = Paths(config["results_dir"])
+    return [P.table(ext, table=name) for name in config["targets"] for ext in ("csv", "md")]

@@ -1,0 +1,267 @@
+"""Score every row of a parameter file (candidates, reconstructions, checkpoints, a soup) on GLUE splits.
+
+The base model and tokenizer are loaded ONCE and wrapped with peft LoRA once; each split is
+tokenised and padded once. For every row the LoRA weights and the head are loaded into the
+wrapped model in place (``backbone.load_weights``) and the padded batches are run again.
+
+The result is one JSON *score cache* per parameter file (format ``condpdiff-scores/1``):
+
+- ``scores[split]``: one metrics dict per row (``score`` = the task's main metric, x100), for
+  each scored split: ``selection`` (a fixed, seeded subset of the TRAINING split) and/or ``dev``;
+- ``steps``, ``head`` (where the head came from), ``splits`` (sizes, seeds), timings.
+
+Any selection rule is recomputed from the cache without re-scoring (see ``evaluate.cells``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import torch
+
+from condpdiff.text import backbone as bb
+from condpdiff.text.args import add_backbone_task_args
+from condpdiff.util import cli
+from condpdiff.text import data
+from condpdiff.text import inference as evaluation
+from condpdiff.util.atomic import write_json
+from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.names import HEADS, SELECTION_FROM
+from condpdiff.text.metrics import HIGHER_IS_BETTER
+from condpdiff.text.tasks import Task, load_task_file
+
+log = logging.getLogger("condpdiff.text.score")
+
+SCORES_FORMAT = "condpdiff-scores/1"
+SPLITS = ("selection", "dev")
+
+
+@dataclass
+class ScoringConfig:
+    selection_examples: int = 1000  # size of the seeded subset of the training split used to select
+    selection_seed: int = 0
+    selection_from: str = "train"  # train | heldout: only the training examples fine-tuning did not use
+    batch_size: int = 128
+    max_length: int = 128
+    max_dev_examples: Optional[int] = None  # the same cap (and seed) as fine-tuning's dev evaluation
+    dev_seed: int = 42
+    mixed_precision: str = "no"  # no | auto | fp16 | bf16 (GPU only; "no" gives exact float32 scores)
+
+
+def load_splits(
+    task: Task, source: str, glue_dir, cfg: ScoringConfig, splits=SPLITS, finetune_summary: dict | None = None
+) -> dict[str, data.Examples]:
+    """The scored splits: ``selection`` = seeded subset of train, ``dev`` = (capped) dev.
+
+    With ``selection_from: heldout`` the selection subset is drawn from the training examples
+    that fine-tuning left out; `finetune_summary` (its summary.json) says which it used.
+    """
+    out = {}
+    for split in splits:
+        if split == "selection":
+            train = data.load_split(task, "train", source, glue_dir)
+            if cfg.selection_from == "heldout":
+                train = heldout_train(train, task, finetune_summary)
+            elif cfg.selection_from != "train":
+                raise ValueError(f"selection_from must be one of {SELECTION_FROM}, got {cfg.selection_from!r}")
+            out[split] = data.cap(train, cfg.selection_examples, cfg.selection_seed)
+        elif split == "dev":
+            out[split] = data.cap(data.load_split(task, "dev", source, glue_dir), cfg.max_dev_examples, cfg.dev_seed)
+        else:
+            raise ValueError(f"unknown split {split!r}: expected one of {SPLITS}")
+    return out
+
+
+def heldout_train(train: data.Examples, task: Task, finetune_summary: dict | None) -> data.Examples:
+    """The training examples fine-tuning did not use (its ``max_train_examples`` cap and ``seed``)."""
+    if finetune_summary is None:
+        raise ValueError("selection_from 'heldout' needs the fine-tuning summary (--finetune-summary)")
+    ft = finetune_summary.get("config", {})
+    if "max_train_examples" not in ft or "seed" not in ft:
+        raise ValueError("fine-tuning summary: 'config' lacks 'max_train_examples' or 'seed'")
+    rest = data.held_out(train, ft["max_train_examples"], ft["seed"])
+    if len(rest) == 0:
+        raise ValueError(
+            f"task {task.name}: scoring.selection_from is 'heldout' but fine-tuning used all {len(train)} "
+            "training examples (finetune.max_train_examples); set it below the training set size, "
+            "or select with selection_from: train"
+        )
+    return rest
+
+
+class Scorer:
+    """A frozen base model wrapped with LoRA once; `score(lora, head)` loads weights in place and evaluates."""
+
+    def __init__(
+        self,
+        model_path: str,
+        task: Task,
+        rank: int,
+        alpha: int,
+        target_modules,
+        splits: dict[str, data.Examples],
+        cfg: ScoringConfig | None = None,
+        device: torch.device | str | None = None,
+    ):
+        self.cfg = cfg or ScoringConfig()
+        self.task = task
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.tokenizer = bb.load_tokenizer(model_path)
+        base = bb.load_base_model(model_path, task.num_labels)
+        self.model = bb.wrap_lora(base, rank, alpha, target_modules, dropout=0.0).to(self.device).eval()
+        self.amp = evaluation.autocast_dtype(self.cfg.mixed_precision, self.device)
+        self.encoded = {s: evaluation.encode(self.tokenizer, ex, self.cfg.max_length) for s, ex in splits.items()}
+        self.padded = {
+            s: evaluation.pad_batches(self.tokenizer, enc, self.cfg.batch_size, self.device)
+            for s, enc in self.encoded.items()
+        }
+
+    @property
+    def split_sizes(self) -> dict[str, int]:
+        return {s: len(e) for s, e in self.encoded.items()}
+
+    def score(self, lora: dict, head: dict, splits=None) -> dict[str, dict]:
+        """Metrics per split for one LoRA state dict + head (loaded into the model in place)."""
+        bb.load_weights(self.model, lora, head)
+        return {
+            s: evaluation.evaluate(
+                self.model, self.tokenizer, self.encoded[s], self.task, self.cfg.batch_size, self.amp, self.padded[s]
+            )
+            for s in (splits or self.encoded)
+        }
+
+    def score_paramset(self, pset: ParamSet, head: dict | None = None) -> dict[str, list[dict]]:
+        """Metrics of every row: ``{split: [metrics of row 0, row 1, ...]}``; `head` overrides the rows' heads."""
+        out: dict[str, list[dict]] = {s: [] for s in self.encoded}
+        for i in range(pset.n):
+            res = self.score(pset.lora_state_dict(i), head if head is not None else pset.head_state_dict(i))
+            for s, m in res.items():
+                out[s].append(m)
+            log.info("row %d/%d: %s", i + 1, pset.n, {s: round(m["score"], 2) for s, m in res.items()})
+        return out
+
+
+def soup(pset: ParamSet, n: int | None = None) -> ParamSet:
+    """Model soup: the mean of the last `n` rows (LoRA vector and head) as a one-row ParamSet."""
+    src = pset.last(n) if n is not None else pset
+    return ParamSet(
+        params=src.params.double().mean(0, keepdim=True).float(),
+        layout=src.layout,
+        steps=src.steps[-1:].clone(),
+        loss=torch.full((1,), float("nan")),
+        heads={k: v.double().mean(0, keepdim=True).float() for k, v in src.heads.items()},
+        info={**src.info, "kind": "soup", "soup_of": src.n},
+    )
+
+
+def last_checkpoint_head(harvest: ParamSet) -> dict[str, torch.Tensor]:
+    """The head of the last harvested checkpoint (config ``scoring.head: last_checkpoint``)."""
+    return harvest.head_state_dict(harvest.n - 1)
+
+
+def score_file(
+    scorer: Scorer, pset: ParamSet, source: str, head_mode: str = "file", harvest: ParamSet | None = None
+) -> dict:
+    """Score every row of `pset` and return the score cache (see module docstring)."""
+    if head_mode not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head_mode!r}")
+    head = None
+    if head_mode == "last_checkpoint":
+        if harvest is None:
+            raise ValueError("head 'last_checkpoint' needs the harvest file (--harvest)")
+        head = last_checkpoint_head(harvest)
+    t0 = time.time()
+    scores = scorer.score_paramset(pset, head)
+    seconds = time.time() - t0
+    dev = scorer.device
+    return {
+        "format": SCORES_FORMAT,
+        "task": scorer.task.name,
+        "metric": scorer.task.metric,
+        "higher_is_better": HIGHER_IS_BETTER[scorer.task.metric],
+        "params_file": str(source),
+        "info": pset.info,
+        "n_rows": pset.n,
+        "steps": [int(s) for s in pset.steps],
+        "head": head_mode,
+        "splits": {
+            s: {
+                "n_examples": n,
+                **(
+                    {"from": "train", "seed": scorer.cfg.selection_seed, "pool": scorer.cfg.selection_from}
+                    if s == "selection"
+                    else {"from": "dev", "cap_seed": scorer.cfg.dev_seed}
+                ),
+            }
+            for s, n in scorer.split_sizes.items()
+        },
+        "scores": scores,
+        "seconds": round(seconds, 3),
+        "seconds_per_row": round(seconds / max(pset.n, 1), 4),
+        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
+        "config": asdict(scorer.cfg),
+    }
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_backbone_task_args(p)
+    p.add_argument("--params", required=True, help="parameter file (.safetensors) whose rows are scored")
+    p.add_argument("--last", type=int, default=None, help="score only the last N rows")
+    p.add_argument("--soup", type=int, default=None, help="score one row: the mean of the last N rows")
+    p.add_argument(
+        "--every", type=int, default=1, help="score every k-th row, counted back from the last (always scored)"
+    )
+    p.add_argument(
+        "--row-from",
+        default=None,
+        help="score one row: the 'selected_row' of this generated cell (cross-task scoring)",
+    )
+    p.add_argument("--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last")
+    p.add_argument("--harvest", default=None, help="harvest file (for --head last_checkpoint)")
+    p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
+    p.add_argument(
+        "--finetune-summary",
+        default=None,
+        help="fine-tuning summary.json (for --selection-from heldout: which training examples it used)",
+    )
+    p.add_argument("--out", required=True, help="score cache (.json)")
+    cli.add_dataclass_args(p, ScoringConfig)
+    a = p.parse_args(argv)
+    cli.setup_logging()
+    cfg = cli.dataclass_from_args(ScoringConfig, a)
+    task = load_task_file(a.task_file)
+    pset = ParamSet.load(a.params)
+    if a.last is not None:
+        pset = pset.last(a.last)
+    if a.soup is not None:
+        pset = soup(pset, a.soup)
+    n_in_file, row = pset.n, None
+    if a.every != 1:
+        pset = pset.every(a.every)
+    if a.row_from is not None:
+        row = int(cli.load_json(a.row_from)["selected_row"])
+        if not 0 <= row < pset.n:
+            raise SystemExit(f"{a.row_from}: selected_row {row} is not a row of {a.params} ({pset.n} rows)")
+        pset = pset.select([row])
+    harvest = ParamSet.load(a.harvest) if a.harvest else None
+    summary = cli.load_json(a.finetune_summary) if a.finetune_summary else None
+    try:
+        splits = load_splits(task, a.data_source, a.glue_dir, cfg, a.splits, summary)
+    except ValueError as e:
+        raise SystemExit(f"{a.finetune_summary or 'condpdiff.text.score'}: {e}") from None
+    log.info("task %s: %d rows; splits %s", task.name, pset.n, {s: len(e) for s, e in splits.items()})
+    scorer = Scorer(a.model, task, a.rank, a.alpha, a.target_modules, splits, cfg)
+    cache = score_file(scorer, pset, a.params, a.head, harvest)
+    cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from, "row": row}
+    cache["rows"]["in_file"] = n_in_file
+    write_json(a.out, cache)
+    log.info("scored %d rows in %.1fs (%.3fs per row)", pset.n, cache["seconds"], cache["seconds_per_row"])
+
+
+if __name__ == "__main__":
+    main()

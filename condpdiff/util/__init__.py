@@ -1,0 +1,1 @@
+"""Domain-free helpers: atomic file writes and dataclass-driven command lines."""

@@ -1,0 +1,170 @@
+"""Selection without leakage: the generated score is the dev score of the candidate best on the selection split."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+
+from condpdiff.evaluate import cells as selection
+from condpdiff.evaluate.cells import cross_cell, generated_cell, original_cell, recon_cell, select_index, soup_cell
+
+
+class DevSpy(list):
+    """A list of dev rows that records every index read; iterating it (reading all of dev) fails."""
+
+    def __init__(self, rows):
+        super().__init__(rows)
+        self.read = []
+
+    def __getitem__(self, i):
+        self.read.append(i)
+        return super().__getitem__(i)
+
+    def __iter__(self):
+        raise AssertionError("selection iterated over dev scores")
+
+    def __len__(self):
+        raise AssertionError("selection looked at the dev scores")
+
+
+def cache(sel, dev, **extra):
+    return {
+        "task": "t",
+        "metric": "accuracy",
+        "steps": list(range(len(dev))),
+        "splits": {"selection": {"n_examples": 100}, "dev": {"n_examples": 50}},
+        "scores": {
+            "selection": [{"score": s, "accuracy": s} for s in sel],
+            "dev": [{"score": d, "accuracy": d} for d in dev],
+        },
+        "info": {},
+        **extra,
+    }
+
+
+def test_select_index():
+    assert select_index([1.0, 3.0, 2.0]) == 1
+    assert select_index([2.0, 2.0, 1.0]) == 0  # first on ties
+    assert select_index([math.nan, 1.0]) == 1
+    assert select_index([math.nan]) == 0
+    with pytest.raises(ValueError):
+        select_index([])
+
+
+def test_select_index_takes_selection_scores_only():
+    assert list(inspect.signature(select_index).parameters) == ["selection_scores"]
+
+
+def test_generated_is_dev_of_selection_best_not_dev_best():
+    c = cache(sel=[70.0, 90.0, 80.0], dev=[99.0, 60.0, 95.0])  # dev best is row 0: must NOT be reported
+    cell = generated_cell(c)
+    assert cell["selected_row"] == 1 and cell["score"] == 60.0 and cell["selection_score"] == 90.0
+    assert cell["n_candidates"] == 3
+
+
+def test_selection_never_reads_dev():
+    """Fails if the choice depends on dev: only the chosen row's dev entry may be read, once, after choosing."""
+    c = cache(sel=[70.0, 90.0, 80.0], dev=[99.0, 60.0, 95.0])
+    spy = DevSpy(c["scores"]["dev"])
+    c["scores"]["dev"] = spy
+    cell = generated_cell(c)
+    assert spy.read == [cell["selected_row"]] == [1]
+
+
+def test_selection_invariant_to_dev_permutation():
+    sel = [10.0, 50.0, 30.0, 40.0]
+    rows = [generated_cell(cache(sel, dev))["selected_row"] for dev in ([1, 2, 3, 4], [4, 3, 2, 1], [9, 0, 9, 9])]
+    assert rows == [1, 1, 1]
+
+
+def test_generated_needs_selection_split():
+    c = cache([1.0], [2.0])
+    del c["scores"]["selection"]
+    with pytest.raises(ValueError, match="selection"):
+        generated_cell(c)
+
+
+def test_original_is_best_dev_among_last_n():
+    c = cache(sel=[0] * 5, dev=[99.0, 70.0, 80.0, 75.0, 72.0])
+    cell = original_cell(c, n=3)  # rows 2..4
+    assert cell["score"] == 80.0 and cell["best_step"] == 2 and cell["n"] == 3
+    assert cell["last_checkpoint"]["score"] == 72.0 and cell["last_checkpoint"]["step"] == 4
+    assert cell["mean"] == pytest.approx((80 + 75 + 72) / 3)
+    assert original_cell(c)["score"] == 99.0
+    with pytest.raises(ValueError):
+        original_cell(c, n=6)
+
+
+def test_original_of_a_strided_cache_slices_by_step():
+    # a harvest of 10 steps (100..109) scored every 3rd checkpoint from the last: steps 100, 103, 106, 109
+    c = cache(sel=[0] * 4, dev=[90.0, 60.0, 70.0, 65.0], rows={"in_file": 10, "every": 3})
+    c["steps"] = [100, 103, 106, 109]
+    cell = original_cell(c, n=5)  # the last 5 steps are 105..109: rows for 106 and 109 only
+    assert cell["score"] == 70.0 and cell["best_step"] == 106 and cell["n_scored"] == 2 and cell["n"] == 5
+    assert original_cell(c, n=1)["score"] == 65.0  # N=1 is the last checkpoint, always scored
+    assert original_cell(c, n=10)["score"] == 90.0
+    with pytest.raises(ValueError, match="harvest holds 10"):
+        original_cell(c, n=11)
+
+
+def test_cross_cell_reads_the_one_scored_row():
+    c = cache(sel=[], dev=[61.5], rows={"row": 7})
+    del c["scores"]["selection"]
+    cell = cross_cell(c)
+    assert cell["score"] == 61.5 and cell["kind"] == "cross" and cell["selected_row"] == 7
+    with pytest.raises(ValueError, match="one row"):
+        cross_cell(cache(sel=[], dev=[1.0, 2.0]))
+
+
+def test_recon_and_soup_cells():
+    r = recon_cell(cache(sel=[0, 0, 0], dev=[50.0, 70.0, 60.0]))
+    assert (r["score"], r["mean"], r["last"], r["best_row"]) == (70.0, 60.0, 60.0, 1)
+    s = soup_cell(cache(sel=[0], dev=[81.5], info={"soup_of": 20}))
+    assert s["score"] == 81.5 and s["n"] == 20
+    with pytest.raises(ValueError):
+        soup_cell(cache(sel=[0, 0], dev=[1.0, 2.0]))
+
+
+def test_cell_cli(tmp_path):
+    import json
+
+    from condpdiff.util.atomic import write_json
+
+    write_json(tmp_path / "s.json", cache(sel=[1.0, 2.0], dev=[5.0, 3.0]))
+    selection.main(["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")])
+    selection.main(["original", "--scores", str(tmp_path / "s.json"), "--n", "1", "--out", str(tmp_path / "o.json")])
+    assert json.loads((tmp_path / "g.json").read_text())["score"] == 3.0
+    assert json.loads((tmp_path / "o.json").read_text())["score"] == 3.0
+
+
+def test_generated_from_a_separate_selection_cache():
+    """Selection scores from their own cache (another selection size), dev from the candidates' cache."""
+    dev = cache(sel=[], dev=[99.0, 60.0, 95.0], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    del dev["scores"]["selection"]
+    sel = cache(sel=[70.0, 90.0, 80.0], dev=[], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    sel["splits"] = {"selection": {"n_examples": 1000, "seed": 3}}
+    del sel["scores"]["dev"]
+    cell = generated_cell(dev, sel)
+    assert cell["selected_row"] == 1 and cell["score"] == 60.0
+    assert (cell["selection_examples"], cell["selection_seed"]) == (1000, 3)
+    with pytest.raises(ValueError, match="params_file"):
+        generated_cell(dev, {**sel, "params_file": "other.safetensors"})
+    with pytest.raises(ValueError, match="selection"):
+        generated_cell(dev, dev)
+
+
+def test_cell_cli_with_selection_cache(tmp_path):
+    import json
+
+    from condpdiff.util.atomic import write_json
+
+    write_json(tmp_path / "dev.json", cache(sel=[], dev=[5.0, 3.0], params_file="p", n_rows=2))
+    write_json(tmp_path / "sel.json", cache(sel=[1.0, 2.0], dev=[], params_file="p", n_rows=2))
+    args = ["generated", "--scores", str(tmp_path / "dev.json"), "--selection", str(tmp_path / "sel.json")]
+    selection.main([*args, "--out", str(tmp_path / "g.json")])
+    cell = json.loads((tmp_path / "g.json").read_text())
+    assert cell["score"] == 3.0 and cell["selection_file"] == str(tmp_path / "sel.json")
+    with pytest.raises(SystemExit):
+        selection.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", "o.json"])

@@ -1,0 +1,264 @@
+"""The text domain: task files, synthetic smoke data and tiny backbones, LoRA fine-tuning with
+harvesting, scoring of parameter files on GLUE splits, and adapter export.
+
+Every rule here calls condpdiff.text.<module>; the six score_* rules share one entry point
+(condpdiff.text.score), one input set (score_inputs) and one argument builder (score_args),
+both in common.smk.
+"""
+
+
+rule write_task:
+    output:
+        task=P.task(),
+    log:
+        P.log("write_task", "{task}"),
+    benchmark:
+        P.benchmark("write_task", "{task}")
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    params:
+        custom=lambda w: shlex.quote(json.dumps(config["custom_tasks"])),
+        code=code("text.write_task"),
+    shell:
+        "python -m condpdiff.text.write_task --task {wildcards.task} --custom-tasks {params.custom}"
+        " --out {output.task} > {log} 2>&1"
+
+
+rule make_synthetic_task:
+    output:
+        train=P.synthetic_split("train"),
+        dev=P.synthetic_split("dev"),
+    log:
+        P.log("make_synthetic_task", "{synthetic}"),
+    benchmark:
+        P.benchmark("make_synthetic_task", "{synthetic}")
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=5,
+        mem_mb=1000,
+    params:
+        settings=settings.flags(config["data"]["synthetic"]),
+        out_dir=lambda w, output: os.path.dirname(os.path.dirname(output.train)),
+        code=code("text.make_synthetic_task"),
+    shell:
+        "python -m condpdiff.text.make_synthetic_task --kind {wildcards.synthetic}"
+        " --out-dir {params.out_dir} {params.settings} > {log} 2>&1"
+
+
+rule build_tiny_backbone:
+    output:
+        model=directory(P.tiny_backbone()),
+    log:
+        P.log("build_tiny_backbone", "{backbone}"),
+    benchmark:
+        P.benchmark("build_tiny_backbone", "{backbone}")
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=5,
+        mem_mb=2000,
+    params:
+        settings=lambda w: settings.flags(
+            config["backbones"][w.backbone]["tiny_random"]
+        ),
+        code=code("text.build_tiny_backbone"),
+    shell:
+        "python -m condpdiff.text.build_tiny_backbone --out {output.model} {params.settings} > {log} 2>&1"
+
+
+rule finetune_lora:
+    input:
+        task=P.task(),
+        data=task_data_files,
+        backbone=backbone_input,
+    output:
+        harvest=P.harvest(),
+        summary=P.finetune_summary(),
+    log:
+        P.log("finetune_lora", TAG_TASK),
+    benchmark:
+        P.benchmark("finetune_lora", TAG_TASK)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        gpu=GPU,
+        runtime=RUNTIME["finetune_runtime"],
+        mem_mb=16000,
+    params:
+        args=text_args,
+        settings=settings.flags(config["finetune"]),
+        code=code("text.finetune_lora"),
+    shell:
+        "python -m condpdiff.text.finetune_lora {params.args} --backbone {wildcards.backbone}"
+        " {params.settings} --out {output.harvest} --summary {output.summary} > {log} 2>&1"
+
+
+rule score_harvest:
+    input:
+        **score_inputs(task_harvest),
+    output:
+        scores=P.harvest_scores(),
+    log:
+        P.log("score_harvest", TAG_TASK),
+    benchmark:
+        P.benchmark("score_harvest", TAG_TASK)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(
+            ["dev"], head="file", extra=f"--every {config['scoring']['harvest_every']}"
+        ),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_soup:
+    input:
+        **score_inputs(task_harvest),
+    output:
+        scores=P.baseline("soup_scores"),
+    log:
+        P.log("score_soup", TAG_N),
+    benchmark:
+        P.benchmark("score_soup", TAG_N)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(["dev"], head="file", extra="--soup {n}"),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_candidates:
+    input:
+        **score_inputs(P.candidates()),
+    output:
+        scores=P.candidate_scores(),
+    log:
+        P.log("score_candidates", TAG_DRAW),
+    benchmark:
+        P.benchmark("score_candidates", TAG_DRAW)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(["dev"]),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_selection:
+    """The candidates on the selection split: sel_n training examples drawn with sel_seed;
+    sel_pool "-heldout": drawn only from the training examples fine-tuning left out."""
+    input:
+        **score_inputs(P.candidates(), finetune_summary=P.finetune_summary()),
+    output:
+        scores=P.selection_scores(),
+    log:
+        P.log("score_selection", TAG_SEL),
+    benchmark:
+        P.benchmark("score_selection", TAG_SEL)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=lambda w: score_args(
+            ["selection"],
+            extra="--selection-examples {sel_n} --selection-seed {sel_seed}"
+            f" --selection-from {'heldout' if w.sel_pool else 'train'}"
+            f" --finetune-summary {P.finetune_summary(**dict(w.items()))}",
+        )(w),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_cross_task:
+    """The candidate selected for task {source}, scored on {task} with {task}'s head."""
+    input:
+        **score_inputs(P.candidates(task="{source}"), cell=P.generated(task="{source}")),
+    output:
+        scores=P.cross("cross_scores"),
+    log:
+        P.log("score_cross_task", TAG_CROSS),
+    benchmark:
+        P.benchmark("score_cross_task", TAG_CROSS)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=lambda w, input: score_args(["dev"], extra=f"--row-from {input.cell}")(w),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_recon:
+    input:
+        **score_inputs(P.reconstructions()),
+    output:
+        scores=P.recon_scores(),
+    log:
+        P.log("score_recon", TAG_RECON),
+    benchmark:
+        P.benchmark("score_recon", TAG_RECON)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(["dev"], extra=f"--every {config['scoring']['harvest_every']}"),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule export_adapter:
+    """The selected candidate as a standard PEFT adapter folder (+ the merged model if asked)."""
+    input:
+        cell=P.generated(),
+        params=P.candidates(),
+        harvest=task_harvest,
+        task=P.task(),
+        backbone=backbone_input,
+    output:
+        adapter=directory(P.adapter()),
+    log:
+        P.log("export_adapter", TAG_SEL),
+    benchmark:
+        P.benchmark("export_adapter", TAG_SEL)
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=15,
+        mem_mb=8000,
+    params:
+        args=text_args,
+        head=config["scoring"]["head"],
+        merge_full_model=config["scoring"]["merge_full_model"],
+        code=code("text.export_adapter"),
+    shell:
+        "python -m condpdiff.text.export_adapter {params.args} --params {input.params}"
+        " --cell {input.cell} --head {params.head} --harvest {input.harvest}"
+        " --merge-full-model {params.merge_full_model} --out {output.adapter} > {log} 2>&1"
