@@ -1,10 +1,36 @@
-"""Shared fixtures: tiny models and data built on the fly, so tests need no network and no files."""
+"""Shared fixtures: tiny models and data built on the fly, so tests need no network and no files.
+
+Tests find the repository's files from ``ROOT`` (never from the current directory), so
+``pytest`` runs the same from any folder.
+"""
 
 from __future__ import annotations
+
+import copy
+from pathlib import Path
 
 import pytest
 
 from condpdiff.text.build_tiny_backbone import TinyBertConfig, build
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository root
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture(scope="session")
+def _validated_smoke() -> dict:
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    validate(config, str(SCHEMA))  # as the workflow does: fills in the schema's defaults
+    return config
+
+
+@pytest.fixture
+def smoke_config(_validated_smoke) -> dict:
+    """config/smoke.yaml with the schema's defaults filled in, as the workflow sees it (a fresh copy)."""
+    return copy.deepcopy(_validated_smoke)
 
 
 @pytest.fixture(scope="session")

@@ -80,14 +80,18 @@ def _bold_positions(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) ->
     return out
 
 
-def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> dict[str, bool]:
-    """Cross-task table: for each column task, does the row generated for that task win it?"""
+def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> dict[str, str]:
+    """Cross-task table: per column task, ``win`` (the row generated for it is strictly best),
+    ``tie`` (best, shared with another row) or ``lose``."""
     rows = [r["label"]["generated_for"] for r in spec["rows"]]
     out = {}
     for task in spec["tasks"]:
         values = list(df[f"{task}/score"])
-        if task in rows and not any(math.isnan(v) for v in values):
-            out[task] = best_index(values, direction.get(task, True)) == rows.index(task)
+        if task not in rows or any(math.isnan(v) for v in values):
+            continue
+        best = values[best_index(values, direction.get(task, True))]
+        diagonal = values[rows.index(task)]
+        out[task] = "lose" if diagonal != best else ("win" if values.count(best) == 1 else "tie")
     return out
 
 
@@ -110,11 +114,11 @@ def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits
     note = f"\n{spec['note']}\n" if spec.get("note") else ""
     text = f"## {title}\n\n{legend}\n{note}\n{shown.to_markdown(index=False)}\n"
     if spec.get("kind") == "cross":
-        wins = diagonal_check(df, spec, direction)
-        lost = [t for t, ok in wins.items() if not ok]
-        text += f"\nDiagonal wins its column: {sum(wins.values())} of {len(wins)}" + (
-            f" (not: {', '.join(lost)})\n" if lost else "\n"
-        )
+        check = diagonal_check(df, spec, direction)
+        wins = [t for t, r in check.items() if r == "win"]
+        others = {r: [t for t, x in check.items() if x == r] for r in ("tie", "lose")}
+        text += f"\nDiagonal wins its column: {len(wins)} of {len(check)}"
+        text += "".join(f"; {r}: {', '.join(ts)}" for r, ts in others.items() if ts) + "\n"
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,12 @@ import torch
 
 from condpdiff.analysis import param_spread
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.paths import Paths
 from condpdiff.pipeline.targets import cell_path
 
-SETTING = {"n": 2, "layers": "all", "norm": "task", "condition": "onehot", "sampler": "ddim20", "selection": "sel5-seed0"}
+SETTING = {"n": 2, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
+           "selection": "sel5-seed0"}  # fmt: skip
+W = {"backbone": "b", "rank": 1, "task": "t", **{k: v for k, v in SETTING.items() if k != "selection"}}
 LAYOUT = [("w", (2,))]
 
 
@@ -32,11 +36,12 @@ def write_cells(R: str, candidates, report: dict | None = None) -> None:
     save(f"{R}/finetune/harvest.safetensors", [[100.0, 100.0], [9.0, 0.0], [11.0, 0.0]])
     put(f"{R}/harvest_scores.json", {"params_file": f"{R}/finetune/harvest.safetensors"})
     put(cell_path(R, "original", "b", 1, "t", SETTING), {"scores_file": f"{R}/harvest_scores.json"})
-    gen_dir = f"{R}/gen/norm-task/cond-onehot/ddim20/candidates"
-    save(f"{gen_dir}/t.safetensors", candidates)
-    put(cell_path(R, "generated", "b", 1, "t", SETTING), {"params_file": f"{gen_dir}/t.safetensors"})
+    # where the workflow writes them: the candidates, and the autoencoder's report.json beside its model
+    P = Paths(R)
+    save(P.candidates(**W), candidates)
+    put(cell_path(R, "generated", "b", 1, "t", SETTING), {"params_file": P.candidates(**W)})
     if report is not None:
-        put(f"{R}/gen/norm-task/autoencoder/report.json", report)
+        put(f"{P.autoencoder_dir(**W)}/report.json", report)
 
 
 def test_spread_distance_and_autoencoder_error(tmp_path):
@@ -54,7 +59,7 @@ def test_missing_report_leaves_ae_blank_and_missing_cell_is_named(tmp_path):
     R = str(tmp_path)
     write_cells(R, [[10.0, 0.5]])
     row = param_spread.spread_table(R, "b", 1, ["t"], SETTING).iloc[0]
-    assert row["cand/spread"] == pytest.approx(0.5) and row["ae_mse/var"] != row["ae_mse/var"]  # NaN
+    assert row["cand/spread"] == pytest.approx(0.5) and math.isnan(row["ae_mse/var"])
     with pytest.raises(SystemExit, match="generated.json"):
         param_spread.spread_table(R, "b", 1, ["u"], SETTING)
 
@@ -74,7 +79,8 @@ def test_cli_prints_one_block_per_value(tmp_path, capsys):
     write_cells(R, [[10.0, 0.5]])
     param_spread.main(
         ["--results", R, "--backbone", "b", "--rank", "1", "--n", "2", "--condition", "onehot", "--sampler", "ddim20",
-         "--selection-examples", "5", "--tasks", "t", "--vary", "norm", "task"]
+         "--selection-examples", "5", "--selection-seed", "0", "--selection-from", "train", "--tasks", "t",
+         "--vary", "norm", "task"]
     )
     out = capsys.readouterr().out
     assert "norm = task" in out and "cand/spread" in out and "0.5" in out

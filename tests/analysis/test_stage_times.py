@@ -17,13 +17,13 @@ def write(path, seconds, rss):
 def test_sums_per_rule(tmp_path):
     write(tmp_path / "finetune_lora" / "a.tsv", 100.0, 2000)
     write(tmp_path / "finetune_lora" / "b.tsv", 50.0, 2500)
-    write(tmp_path / "norm_stats" / "x.tsv", 4.0, 300)
+    write(tmp_path / "compute_norm_stats" / "x.tsv", 4.0, 300)
     df = stage_times.summarize(stage_times.collect(tmp_path)).set_index("rule")
     assert df.loc["finetune_lora", "jobs"] == 2
     assert df.loc["finetune_lora", "total_s"] == pytest.approx(150.0)
     assert df.loc["finetune_lora", "max_s"] == pytest.approx(100.0)
     assert df.loc["finetune_lora", "max_rss_mb"] == pytest.approx(2500)
-    assert list(df.index) == ["finetune_lora", "norm_stats"]  # largest total first
+    assert list(df.index) == ["finetune_lora", "compute_norm_stats"]  # largest total first
 
 
 def test_not_a_benchmark_file_is_named(tmp_path):

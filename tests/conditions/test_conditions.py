@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from condpdiff.conditions import encode_condition
+from condpdiff.text import encode_condition
 from condpdiff.conditions.condition import FORMAT, Condition, load_condition
 from condpdiff.conditions.encoders import ClipTextEncoder, SentenceEncoder, one_hot, windows
 from condpdiff.text.tasks import GLUE_TASKS, task_to_dict

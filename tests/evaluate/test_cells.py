@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import pytest
 
-from condpdiff.evaluate import cells as selection
-from condpdiff.evaluate.cells import cross_cell, generated_cell, original_cell, recon_cell, select_index, soup_cell
+from condpdiff.evaluate import cells
+from condpdiff.evaluate.cells import best_index, cross_cell, generated_cell, original_cell, recon_cell, soup_cell
 
 
 class DevSpy(list):
@@ -30,9 +29,11 @@ class DevSpy(list):
 
 
 def cache(sel, dev, **extra):
+    """A score cache as condpdiff.text.score writes it (accuracy: higher is better)."""
     return {
         "task": "t",
         "metric": "accuracy",
+        "higher_is_better": True,
         "steps": list(range(len(dev))),
         "splits": {"selection": {"n_examples": 100}, "dev": {"n_examples": 50}},
         "scores": {
@@ -44,17 +45,40 @@ def cache(sel, dev, **extra):
     }
 
 
-def test_select_index():
-    assert select_index([1.0, 3.0, 2.0]) == 1
-    assert select_index([2.0, 2.0, 1.0]) == 0  # first on ties
-    assert select_index([math.nan, 1.0]) == 1
-    assert select_index([math.nan]) == 0
+def test_best_index():
+    assert best_index([1.0, 3.0, 2.0]) == 1
+    assert best_index([2.0, 2.0, 1.0]) == 0  # first on ties
+    assert best_index([math.nan, 1.0]) == 1
+    assert best_index([math.nan]) == 0
+    assert best_index([1.0, 3.0, 0.5], higher_is_better=False) == 2
+    assert best_index([2.0, 1.0, 1.0], higher_is_better=False) == 1  # first on ties
+    assert best_index([math.nan, 5.0, math.inf], higher_is_better=False) == 1  # NaN never wins
     with pytest.raises(ValueError):
-        select_index([])
+        best_index([])
 
 
-def test_select_index_takes_selection_scores_only():
-    assert list(inspect.signature(select_index).parameters) == ["selection_scores"]
+def test_selection_sees_selection_scores_only(monkeypatch):
+    """The chooser gets the selection scores and nothing else; dev is read for the chosen row only.
+
+    The dev scores (from the candidates' cache, and those the selection cache happens to carry
+    as well) would pick other rows; the generated cell must not follow either.
+    """
+    seen = []
+
+    def spy(values, higher_is_better=True):
+        seen.append(list(values))
+        return best_index(values, higher_is_better)
+
+    monkeypatch.setattr(cells, "best_index", spy)
+    dev = cache(sel=[], dev=[99.0, 60.0, 95.0, 98.0], params_file="c", n_rows=4, head="file")
+    del dev["scores"]["selection"]
+    dev["scores"]["dev"] = DevSpy(dev["scores"]["dev"])
+    sel = cache(sel=[70.0, 75.0, 90.0, 80.0], dev=[10.0, 99.0, 10.0, 10.0], params_file="c", n_rows=4, head="file")
+    cell = generated_cell(dev, sel)
+    assert seen == [[70.0, 75.0, 90.0, 80.0]]  # selection scores, in row order; no dev value
+    assert dev["scores"]["dev"].read == [2]  # one dev row read: the chosen one
+    assert (cell["selected_row"], cell["selection_score"], cell["score"]) == (2, 90.0, 95.0)
+    assert cell["metrics"] == {"score": 95.0, "accuracy": 95.0} and cell["n_candidates"] == 4
 
 
 def test_generated_is_dev_of_selection_best_not_dev_best():
@@ -133,8 +157,8 @@ def test_cell_cli(tmp_path):
     from condpdiff.util.atomic import write_json
 
     write_json(tmp_path / "s.json", cache(sel=[1.0, 2.0], dev=[5.0, 3.0]))
-    selection.main(["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")])
-    selection.main(["original", "--scores", str(tmp_path / "s.json"), "--n", "1", "--out", str(tmp_path / "o.json")])
+    cells.main(["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")])
+    cells.main(["original", "--scores", str(tmp_path / "s.json"), "--n", "1", "--out", str(tmp_path / "o.json")])
     assert json.loads((tmp_path / "g.json").read_text())["score"] == 3.0
     assert json.loads((tmp_path / "o.json").read_text())["score"] == 3.0
 
@@ -163,8 +187,9 @@ def test_cell_cli_with_selection_cache(tmp_path):
     write_json(tmp_path / "dev.json", cache(sel=[], dev=[5.0, 3.0], params_file="p", n_rows=2))
     write_json(tmp_path / "sel.json", cache(sel=[1.0, 2.0], dev=[], params_file="p", n_rows=2))
     args = ["generated", "--scores", str(tmp_path / "dev.json"), "--selection", str(tmp_path / "sel.json")]
-    selection.main([*args, "--out", str(tmp_path / "g.json")])
+    cells.main([*args, "--out", str(tmp_path / "g.json")])
     cell = json.loads((tmp_path / "g.json").read_text())
     assert cell["score"] == 3.0 and cell["selection_file"] == str(tmp_path / "sel.json")
     with pytest.raises(SystemExit):
-        selection.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", "o.json"])
+        cells.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", str(tmp_path / "o.json")])
+    assert not (tmp_path / "o.json").exists()

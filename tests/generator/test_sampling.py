@@ -6,7 +6,7 @@ import torch
 
 import pytest
 
-from condpdiff.conditions import encode_condition
+from condpdiff.text import encode_condition
 from condpdiff.generator.pdiff import sample_candidates, train_autoencoder, train_diffusion
 from condpdiff.params.norm_stats import NormStats, compute
 from condpdiff.params.paramfile import ParamSet, flatten, layout_of

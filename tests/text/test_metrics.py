@@ -60,6 +60,35 @@ def test_unknown_metric():
         metrics.compute("bleu", P, Y)
 
 
+# Predictions equal to one ulp at the top of the float range: not constant (np.std is inf, not 0,
+# so the constant-prediction shortcut is not taken), but scipy's pearsonr overflows to NaN.
+NEAR_CONSTANT = np.array([1.7e308, 1.7e308, np.nextafter(1.7e308, 0.0)])
+Y3 = np.array([1.0, 2.0, 4.0])
+
+
+@pytest.mark.filterwarnings("ignore")
 def test_near_constant_correlation_is_zero_not_nan():
-    out = metrics.compute("pearson", [1.0, 1.0 + 1e-300, 1.0], [1.0, 2.0, 3.0])
-    assert not any(math.isnan(v) for v in out.values())
+    from scipy.stats import pearsonr, spearmanr
+
+    assert np.std(NEAR_CONSTANT) != 0  # the metric's own constant check does not catch it ...
+    assert math.isnan(pearsonr(NEAR_CONSTANT, Y3)[0])  # ... and scipy really returns NaN
+    rho = spearmanr(NEAR_CONSTANT, Y3)[0]
+    assert not math.isnan(rho)
+    out = metrics.compute("pearson", NEAR_CONSTANT, Y3)
+    assert out["pearson"] == 0.0 and out["score"] == 0.0
+    assert out["spearman"] == pytest.approx(100 * rho)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_nan_predictions_score_zero():
+    """A diverged regression model predicts NaN: both correlations are NaN in scipy, 0 here."""
+    from scipy.stats import pearsonr, spearmanr
+
+    p = np.array([np.nan, 1.0, 2.0])
+    assert math.isnan(pearsonr(p, Y3)[0]) and math.isnan(spearmanr(p, Y3)[0])
+    assert metrics.compute("pearson", p, Y3) == {"pearson": 0.0, "spearman": 0.0, "score": 0.0}
+
+
+def test_every_metric_says_higher_is_better():
+    assert set(metrics.HIGHER_IS_BETTER) == set(metrics.METRICS)
+    assert all(metrics.HIGHER_IS_BETTER.values())

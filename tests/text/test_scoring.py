@@ -134,7 +134,8 @@ def test_head_last_checkpoint_overrides_row_heads(scorer, random_paramset):
 
 
 def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, random_paramset):
-    from condpdiff import score, selection
+    from condpdiff.evaluate import cells
+    from condpdiff.text import score
     from condpdiff.util.atomic import write_json
 
     task_file, params = tmp_path / "task.json", tmp_path / "cands.safetensors"
@@ -148,19 +149,20 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     score.main([*common, "--out", str(tmp_path / "scores.json")])
     cache = json.loads((tmp_path / "scores.json").read_text())
     assert cache["format"] == "condpdiff-scores/1" and len(cache["scores"]["dev"]) == 3
+    assert cache["metric"] == "accuracy" and cache["higher_is_better"] is True
     assert cache["splits"]["selection"]["n_examples"] == 40
-    selection.main(["generated", "--scores", str(tmp_path / "scores.json"), "--out", str(tmp_path / "gen.json")])
+    cells.main(["generated", "--scores", str(tmp_path / "scores.json"), "--out", str(tmp_path / "gen.json")])
     cell = json.loads((tmp_path / "gen.json").read_text())
     assert cell["score"] == cache["scores"]["dev"][cell["selected_row"]]["score"]
 
     score.main([*common, "--splits", "dev", "--soup", "2", "--out", str(tmp_path / "soup_scores.json")])
-    selection.main(["soup", "--scores", str(tmp_path / "soup_scores.json"), "--out", str(tmp_path / "soup.json")])
+    cells.main(["soup", "--scores", str(tmp_path / "soup_scores.json"), "--out", str(tmp_path / "soup.json")])
     soup_cell = json.loads((tmp_path / "soup.json").read_text())
     assert soup_cell["kind"] == "soup" and soup_cell["n"] == 2
 
     # cross-task: the selected row alone, scored again on dev, gives the generated cell's dev score
     score.main([*common, "--splits", "dev", "--row-from", str(tmp_path / "gen.json"), "--out", str(tmp_path / "x.json")])
-    selection.main(["cross", "--scores", str(tmp_path / "x.json"), "--out", str(tmp_path / "cross.json")])
+    cells.main(["cross", "--scores", str(tmp_path / "x.json"), "--out", str(tmp_path / "cross.json")])
     cross = json.loads((tmp_path / "cross.json").read_text())
     assert cross["selected_row"] == cell["selected_row"] and cross["score"] == pytest.approx(cell["score"])
 
@@ -177,7 +179,7 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     score.main([*held, "--out", str(tmp_path / "held.json")])
     held_cache = json.loads((tmp_path / "held.json").read_text())
     assert held_cache["splits"]["selection"] == {"n_examples": 16, "from": "train", "seed": 0, "pool": "heldout"}
-    selection.main(
+    cells.main(
         ["generated", "--scores", str(tmp_path / "scores.json"), "--selection", str(tmp_path / "held.json"),
          "--out", str(tmp_path / "gen_held.json")]
     )  # fmt: skip
@@ -188,7 +190,7 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     assert not (tmp_path / "never.json").exists()
 
 
-def test_merge_adapter_loads_with_peft(tmp_path, tiny_backbone, sentiment_task, scorer, random_paramset):
+def test_exported_adapter_loads_with_peft(tmp_path, tiny_backbone, sentiment_task, scorer, random_paramset):
     from peft import PeftModel
 
     from condpdiff.text.export_adapter import export

@@ -1,4 +1,4 @@
-"""Generators: normalisation statistics, condition vectors, and the Cond P-Diff generator
+"""Generators: normalisation statistics and the Cond P-Diff generator
 (parameter autoencoder, conditional latent diffusion, candidate sampling). Rule <name> runs
 condpdiff.<package>.<name>."""
 
@@ -23,29 +23,6 @@ rule compute_norm_stats:
     shell:
         "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests} --tasks {params.tasks}"
         " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} --out {output.stats} > {log} 2>&1"
-
-
-rule encode_condition:
-    input:
-        task=P.task(),
-    output:
-        condition=P.condition(),
-    log:
-        P.log("encode_condition", "{condition}_{task}"),
-    benchmark:
-        P.benchmark("encode_condition", "{condition}_{task}")
-    conda:
-        "../../environment.yml"
-    resources:
-        runtime=RUNTIME["encode_condition_runtime"],
-        mem_mb=4000,
-    params:
-        tasks=" ".join(TASKS),
-        settings=settings.flags(config["conditions"]),
-        code=code("conditions.encode_condition"),
-    shell:
-        "python -m condpdiff.conditions.encode_condition --task-file {input.task} --condition {wildcards.condition}"
-        " --tasks {params.tasks} {params.settings} --out {output.condition} > {log} 2>&1"
 
 
 rule train_autoencoder:

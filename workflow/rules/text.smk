@@ -1,5 +1,5 @@
 """The text domain: task files, synthetic smoke data and tiny backbones, LoRA fine-tuning with
-harvesting, scoring of parameter files on GLUE splits, and adapter export.
+harvesting, task condition vectors, scoring of parameter files on GLUE splits, and adapter export.
 
 Every rule here calls condpdiff.text.<module>; the six score_* rules share one entry point
 (condpdiff.text.score), one input set (score_inputs) and one argument builder (score_args),
@@ -96,6 +96,29 @@ rule finetune_lora:
     shell:
         "python -m condpdiff.text.finetune_lora {params.args} --backbone {wildcards.backbone}"
         " {params.settings} --out {output.harvest} --summary {output.summary} > {log} 2>&1"
+
+
+rule encode_condition:
+    input:
+        task=P.task(),
+    output:
+        condition=P.condition(),
+    log:
+        P.log("encode_condition", "{condition}_{task}"),
+    benchmark:
+        P.benchmark("encode_condition", "{condition}_{task}")
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=RUNTIME["encode_condition_runtime"],
+        mem_mb=4000,
+    params:
+        tasks=" ".join(TASKS),
+        settings=settings.flags(config["conditions"]),
+        code=code("text.encode_condition"),
+    shell:
+        "python -m condpdiff.text.encode_condition --task-file {input.task} --condition {wildcards.condition}"
+        " --tasks {params.tasks} {params.settings} --out {output.condition} > {log} 2>&1"
 
 
 rule score_harvest:

@@ -16,7 +16,7 @@ from condpdiff.conditions.encoders import ClipTextEncoder, SentenceEncoder, one_
 from condpdiff.pipeline.names import CONDITIONS
 from condpdiff.text.tasks import load_task_file
 
-log = logging.getLogger("condpdiff.conditions.encode_condition")
+log = logging.getLogger("condpdiff.text.encode_condition")
 
 
 @dataclass

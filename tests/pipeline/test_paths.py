@@ -1,0 +1,106 @@
+"""Artifact paths: partial filling, the selection path part, and the cell file of every cell kind."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+
+from condpdiff.pipeline import paths
+from condpdiff.pipeline.paths import SEL_PART, Paths, fill, selection_part, selection_wildcards
+from condpdiff.pipeline.targets import CELL_KINDS, cell_path
+
+R = "res"
+W = {"backbone": "tiny", "rank": 1, "task": "syn_topic", "n": 20}
+SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
+           "selection": "sel64-seed0"}  # fmt: skip
+# The wildcards the workflow constrains (workflow/rules/common.smk: wildcard_constraints).
+CONSTRAINED = {"backbone", "task", "source", "synthetic", "rank", "n", "layers", "norm", "kind", "condition",
+               "sampler", "sel_n", "sel_seed", "sel_pool", "table"}  # fmt: skip
+
+
+def test_fill_replaces_only_the_named_wildcards():
+    assert fill("{a}/{b}/x{c}", a=1, c="z") == "1/{b}/xz"
+    assert fill("{a}/{a}", a="q", unused=3) == "q/q"
+    assert fill("{a}/{b}") == "{a}/{b}"
+    assert fill("r{rank}/sel{sel_n}", rank=16, sel_n=1000) == "r16/sel1000"
+
+
+def test_a_path_method_gives_the_pattern_or_a_filled_path():
+    P = Paths("res/")  # a trailing slash is dropped
+    assert P.harvest() == "res/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
+    assert P.harvest(backbone="tiny") == "res/finetune/tiny/r{rank}/{task}/harvest.safetensors"
+    assert P.harvest(**W) == "res/finetune/tiny/r1/syn_topic/harvest.safetensors"
+    assert P.autoencoder_dir(**W, layers="all", norm="task") == "res/generator/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder"
+    assert P.candidates(**W, layers="0-0", norm="none", kind="pdiff", condition="learnable", sampler="ddpm100") == (
+        "res/generator/tiny/r1/n20/layers-0-0/norm-none/pdiff/cond-learnable/ddpm100/candidates/syn_topic.safetensors"
+    )
+    assert P.table("md", table="table1") == "res/tables/table1.md"
+
+
+def test_every_pattern_uses_constrained_wildcards_only():
+    P = Paths(R)
+    found = set()
+    for name, method in inspect.getmembers(P, inspect.ismethod):
+        if name.startswith("_") or name in ("log", "benchmark"):
+            continue
+        args = [p for p in inspect.signature(method).parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+        pattern = method(*(["x"] * len(args)))
+        found |= set(re.findall(r"\{([A-Za-z_]+)\}", pattern))
+    for tag in [v for k, v in vars(paths).items() if k.startswith("TAG_")]:
+        found |= set(re.findall(r"\{([A-Za-z_]+)\}", tag))
+    assert found <= CONSTRAINED, found - CONSTRAINED
+    assert {"kind", "sel_n", "sel_pool", "source"} <= found
+
+
+@pytest.mark.parametrize(
+    "size, seed, pool, part",
+    [(1000, 0, "train", "sel1000-seed0"), (64, 3, "heldout", "sel64-seed3-heldout"), (5, 12, "train", "sel5-seed12")],
+)
+def test_selection_part_round_trip(size, seed, pool, part):
+    assert selection_part(size, seed, pool) == part
+    w = selection_wildcards(part)
+    assert w == {"sel_n": str(size), "sel_seed": str(seed), "sel_pool": "-heldout" if pool == "heldout" else ""}
+    assert fill(SEL_PART, **w) == part  # the wildcards rebuild the path part the rules match
+
+
+@pytest.mark.parametrize("bad", ["sel1000", "sel-1-seed0", "sel10-seed0-dev", "1000-seed0", "sel10-seed0/"])
+def test_selection_wildcards_refuse_other_text(bad):
+    with pytest.raises(ValueError, match="not a selection path part"):
+        selection_wildcards(bad)
+
+
+def test_cell_path_of_every_kind():
+    P = Paths(R)
+    gen = {**W, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
+           "sel_n": 64, "sel_seed": 0, "sel_pool": ""}  # fmt: skip
+    expected = {
+        "original": "res/scores/tiny/r1/n20/syn_topic/original.json",
+        "soup": "res/scores/tiny/r1/n20/syn_topic/soup.json",
+        "recon": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json",
+        "generated": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json",
+    }
+    for kind, path in expected.items():
+        assert cell_path(R, kind, "tiny", 1, "syn_topic", SETTING) == path, kind
+    assert expected["generated"] == P.generated(**gen)
+    assert expected["recon"] == P.recon_scores("recon", **gen)
+    cross = cell_path(R, "cross", "tiny", 1, "syn_topic", {**SETTING, "source": "syn_overlap"})
+    assert cross == expected["generated"].replace("generated.json", "from-syn_overlap/cross.json")
+    assert cross == P.cross("cross", source="syn_overlap", **gen)
+    # the diagonal of the cross-task table is the generated cell itself
+    assert cell_path(R, "cross", "tiny", 1, "syn_topic", {**SETTING, "source": "syn_topic"}) == expected["generated"]
+    assert set(CELL_KINDS) == {*expected, "cross"}
+
+
+def test_cell_path_errors():
+    with pytest.raises(ValueError, match="unknown cell kind 'best'"):
+        cell_path(R, "best", "tiny", 1, "t", SETTING)
+    no_sel = {k: v for k, v in SETTING.items() if k != "selection"}
+    with pytest.raises(ValueError, match="selection split"):
+        cell_path(R, "generated", "tiny", 1, "t", no_sel)
+    assert cell_path(R, "original", "tiny", 1, "t", no_sel).endswith("/n20/t/original.json")  # baselines need no selection
+    with pytest.raises(KeyError, match="kind"):
+        cell_path(R, "generated", "tiny", 1, "t", {k: v for k, v in SETTING.items() if k != "kind"})
+    heldout = cell_path(R, "generated", "tiny", 1, "t", {**SETTING, "selection": "sel64-seed0-heldout"})
+    assert heldout.endswith("/t/sel64-seed0-heldout/generated.json")

@@ -1,0 +1,92 @@
+"""Table specs from a config: which cell files make each table, and the scoring flags (no torch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from condpdiff.pipeline import settings, targets
+from condpdiff.pipeline.targets import cell_path, selection_dir, table_files, table_spec
+
+SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20"}
+
+
+@pytest.fixture
+def config(smoke_config) -> dict:
+    return smoke_config
+
+
+def test_specs_from_config(config):
+    config["backbones"]["other"] = config["backbones"]["tiny"]
+    t1 = table_spec(config, "table1")
+    assert t1["kind"] == "plain"
+    assert [r["label"] for r in t1["rows"]] == [{"backbone": "tiny", "rank": 1}, {"backbone": "other", "rank": 1}]
+    cells = t1["rows"][0]["cells"]["syn_topic"]
+    assert cells["generated"] == (
+        "results/smoke/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json"
+    )
+    assert cells["original"] == "results/smoke/scores/tiny/r1/n20/syn_topic/original.json"
+    assert cells["soup"] == "results/smoke/scores/tiny/r1/n20/syn_topic/soup.json"
+    t3 = table_spec(config, "table3")  # ablations on the first backbone, varying n only
+    assert t3["kind"] == "ablation" and t3["columns"] == ["generated", "original"]
+    assert [r["label"] for r in t3["rows"]] == [{"n": 1}, {"n": 20}]
+    assert t3["rows"][0]["cells"]["syn_topic"]["generated"].startswith("results/smoke/scores/tiny/r1/n1/layers-all/")
+    assert t3["rows"][0]["cells"]["syn_topic"]["original"].endswith("/tiny/r1/n1/syn_topic/original.json")
+    assert len(table_files(t1)) == 2 * 3 * 3
+    recon = table_spec(config, "table_recon")["rows"][0]["cells"]["syn_topic"]
+    assert recon["recon"].endswith("n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json")
+    assert recon["recon_mean"] == {"path": recon["recon"], "field": "mean"}
+    flags = settings.scoring_flags(config, ["dev"])
+    assert "--splits dev" in flags and "selection" not in flags and "--max-length 32" in flags
+    assert "--max-dev-examples" in flags
+
+
+def test_every_table_name_has_a_spec(config):
+    from condpdiff.pipeline.names import TABLES
+
+    for name in TABLES:
+        spec = table_spec(config, name)
+        assert spec["name"] == name and spec["kind"] in ("plain", "ablation", "cross") and table_files(spec)
+    with pytest.raises(ValueError, match="unknown table 'table9'"):
+        table_spec(config, "table9")
+
+
+def test_selection_split_is_in_the_cell_path_not_in_the_flags(config):
+    """Another selection size or seed is another file: the dev scores and other cells stay valid."""
+    assert selection_dir(config) == "sel64-seed0"
+    flags = settings.scoring_flags(config, ["selection"])
+    assert "--splits selection" in flags and "--selection-examples" not in flags and "--max-dev-examples" not in flags
+    config["scoring"] = {**config["scoring"], "selection_examples": 1000, "selection_seed": 3, "selection_from": "train"}
+    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
+    assert t1["generated"].endswith("/pdiff/cond-onehot/ddim20/syn_topic/sel1000-seed3/generated.json")
+    assert t1["original"].endswith("/n20/syn_topic/original.json")
+    config["scoring"]["selection_from"] = "heldout"
+    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
+    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
+    with pytest.raises(ValueError, match="selection split"):
+        cell_path("R", "generated", "tiny", 1, "syn_topic", SETTING)
+
+
+def test_cross_task_spec_has_the_generated_cells_on_its_diagonal(config):
+    spec = table_spec(config, "table_cross")
+    tasks = config["tasks"]
+    assert spec["kind"] == "cross"
+    assert [r["label"]["generated_for"] for r in spec["rows"]] == tasks
+    t1 = table_spec(config, "table1")["rows"][0]["cells"]
+    for row in spec["rows"]:
+        source = row["label"]["generated_for"]
+        for task in tasks:
+            path = row["cells"][task]["score"]
+            if task == source:
+                assert path == t1[task]["generated"]
+            else:
+                assert path.endswith(f"/pdiff/cond-onehot/ddim20/{task}/sel64-seed0/from-{source}/cross.json")
+
+
+def test_all_targets_are_csv_and_markdown(config):
+    config["targets"] = ["table1", "table_cross"]
+    assert targets.all_targets(config) == [
+        "results/smoke/tables/table1.csv",
+        "results/smoke/tables/table1.md",
+        "results/smoke/tables/table_cross.csv",
+        "results/smoke/tables/table_cross.md",
+    ]

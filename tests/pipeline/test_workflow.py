@@ -1,0 +1,116 @@
+"""The Snakefile: a bad config stops it before any job, its DAG has the expected jobs under the
+current rule names, and parsing it imports no torch (the DAG is built on a login node)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from condpdiff.pipeline.names import TABLES
+from condpdiff.pipeline.paths import Paths
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "transformers", "peft", "diffusers", "open_clip", "torchvision")
+
+
+def smoke() -> dict:
+    return yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+
+
+def snakemake(*args, env=None):
+    """Snakemake in the repository root (the workflow's working directory), whatever our cwd."""
+    exe = Path(sys.executable).with_name("snakemake")
+    return subprocess.run(
+        [str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
+
+
+def job_counts(text: str) -> dict[str, int]:
+    """The first 'Job stats' table of a dry run: rule -> job count."""
+    lines = text.splitlines()
+    start = lines.index("Job stats:") + 3  # title, header, rule
+    counts = {}
+    for line in lines[start:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory):
+    """One dry run of every table and one exported adapter of the smoke config (results in a temporary folder),
+    with Python's import-time profile on stderr."""
+    tmp = tmp_path_factory.mktemp("dry_run")
+    config = smoke()
+    config["results_dir"] = str(tmp / "results")
+    config["targets"] = list(TABLES)
+    path = tmp / "smoke_all.yaml"
+    path.write_text(yaml.safe_dump(config))
+    adapter = Paths(config["results_dir"]).adapter(
+        backbone="tiny", rank=1, n=20, layers="all", norm="task", kind="pdiff", condition="onehot",
+        sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="",
+    )  # fmt: skip
+    out = snakemake("all", adapter, "-n", "--configfile", str(path), "--quiet", "rules",
+                    env={"PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
+    config = smoke()
+    config["finetune"]["epoch"] = 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    out = snakemake("-n", "--configfile", str(bad))
+    assert out.returncode != 0
+    assert "config key 'finetune.epoch': unknown key" in out.stdout + out.stderr
+    assert "Job stats" not in out.stdout
+
+
+def test_dry_run_lists_the_expected_jobs(dry_run):
+    counts = job_counts(dry_run.stdout)
+    assert counts == {
+        "build_tiny_backbone": 1,
+        "make_synthetic_task": 3,
+        "write_task": 3,
+        "finetune_lora": 3,
+        "score_harvest": 3,
+        "score_soup": 3,
+        "make_original_cell": 6,  # n = 1 and 20 (table3)
+        "make_soup_cell": 3,
+        "encode_condition": 6,  # onehot and learnable (table4b)
+        "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
+        "train_autoencoder": 4,
+        "train_diffusion": 5,  # + the learnable condition
+        "score_recon": 3,
+        "make_recon_cell": 3,
+        "sample_candidates": 18,
+        "score_candidates": 18,
+        "score_selection": 18,
+        "make_generated_cell": 18,
+        "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
+        "make_cross_cell": 6,
+        "export_adapter": 1,
+        "make_table": len(TABLES),
+        "all": 1,
+    }, counts
+    for old in ("norm_stats", "select_original", "select_candidate", "summarize_recon", "merge_adapter"):
+        assert old not in counts
+
+
+def test_dag_parse_imports_no_torch(dry_run):
+    """Every module Python imported while Snakemake parsed the workflow (`-X importtime` profile)."""
+    profile = [line for line in dry_run.stderr.splitlines() if line.startswith("import time:")]
+    assert len(profile) > 100  # the profile is really there (else the check below proves nothing)
+    modules = {line.split("|")[-1].strip() for line in profile}
+    assert "condpdiff.pipeline.targets" in modules and "snakemake" in modules
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
+    assert not heavy, f"parsing the workflow imports {heavy[:10]}"
+    assert not [line for line in profile if line.rstrip().endswith("| torch")]
