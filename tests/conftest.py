@@ -101,3 +101,20 @@ def random_paramset(tiny_backbone):
         )
 
     return make
+
+
+# --- bad inputs (tests/*/test_bad_*.py, tests/text/test_diverged_training.py) ---
+
+
+@pytest.fixture
+def assert_not_written():
+    """check(*paths): nothing at any of `paths`, and no atomic-write temp file (``.NAME.*.tmp``) beside them."""
+
+    def check(*paths) -> None:
+        for path in map(Path, paths):
+            assert not path.exists(), f"{path} was written"
+            if path.parent.exists():
+                left = sorted(p.name for p in path.parent.glob(".*.tmp"))
+                assert not left, f"temp files left in {path.parent}: {left}"
+
+    return check

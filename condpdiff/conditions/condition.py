@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safetensors
 from condpdiff.util.atomic import save_safetensors
 
 FORMAT = "condpdiff-condition/1"
@@ -33,17 +34,14 @@ class Condition:
 
 
 def load_condition(path: str | Path) -> Condition:
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"condition file not found: {path}")
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: metadata 'format' is {meta.get('format')!r}, expected {FORMAT!r}")
-        if "embedding" not in f.keys():
-            raise KeyError(f"{path}: no 'embedding' tensor")
+    """Read a condition file; a missing, truncated, non-finite or malformed one is an error naming it."""
+    with open_safetensors(path, "condition file", FORMAT, tensors=("embedding",)) as (f, meta):
         emb = f.get_tensor("embedding")
+    missing = [k for k in ("condition", "task", "encoder") if k not in meta]
+    if missing:
+        raise artifact_error(path, "condition file with incomplete metadata", "condition, task, encoder", f"no {missing}")
+    if emb.ndim != 1 or emb.numel() == 0:
+        raise artifact_error(path, "condition embedding of the wrong shape", "a vector [D]", f"shape {list(emb.shape)}")
+    check_finite(emb, path, "embedding")
     return Condition(meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""),
                      meta.get("projection", "mlp"))

@@ -22,10 +22,11 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from condpdiff.util import cli
+from condpdiff.pipeline.artifacts import SCORES_FORMAT, load_json
 from condpdiff.util.atomic import write_json
 
 CELL_FORMAT = "condpdiff-cell/1"
+SCORE_KEYS = ("task", "metric", "higher_is_better", "scores", "steps")
 
 
 def best_index(values: Sequence[float], higher_is_better: bool = True) -> int:
@@ -189,13 +190,13 @@ def main(argv=None) -> None:
     p.add_argument("--n", type=int, default=None, help="original: the last n checkpoints")
     p.add_argument("--out", required=True, help="cell JSON")
     a = p.parse_args(argv)
-    cache = cli.load_json(a.scores)
+    cache = load_json(a.scores, "score cache", SCORES_FORMAT, SCORE_KEYS)
     if a.selection is not None and a.kind != "generated":
         p.error("--selection applies to 'generated' only")
     if a.kind == "original":
         cell = original_cell(cache, a.n)
     elif a.kind == "generated" and a.selection is not None:
-        cell = generated_cell(cache, cli.load_json(a.selection))
+        cell = generated_cell(cache, load_json(a.selection, "score cache", SCORES_FORMAT, SCORE_KEYS))
         cell["selection_file"] = a.selection
     else:
         cell = CELLS[a.kind](cache)

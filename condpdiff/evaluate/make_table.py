@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from condpdiff.evaluate.cells import best_index
+from condpdiff.evaluate.cells import CELL_FORMAT, best_index
+from condpdiff.pipeline.artifacts import load_json
 from condpdiff.util.atomic import write_text
 
 
@@ -33,10 +34,7 @@ def read_cell(entry) -> tuple[float, bool | None]:
     if entry is None:
         return math.nan, None
     path, field = (entry, "score") if isinstance(entry, str) else (entry["path"], entry.get("field", "score"))
-    with open(path) as fh:
-        cell = json.load(fh)
-    if "higher_is_better" not in cell:
-        raise KeyError(f"{path}: cell does not say whether higher is better; delete it and rebuild it")
+    cell = load_json(path, "table cell", CELL_FORMAT, keys=("score", "higher_is_better", field))
     value = cell[field]
     return (math.nan if value is None else float(value)), bool(cell["higher_is_better"])
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 from pathlib import Path
 
 import torch
 
+from condpdiff.pipeline.artifacts import artifact_error, check_finite, load_json, open_safetensors
 from condpdiff.util.atomic import save_safetensors, write_json, write_text
 
 FORMAT = "condpdiff-model/1"
@@ -34,28 +34,28 @@ def save_model(folder: str | Path, model: torch.nn.Module, kind: str) -> None:
 
 def read_model(folder: str | Path, kind: str) -> tuple[dict, dict[str, torch.Tensor]]:
     """(saved description, state dict) of a `kind` model folder written by `save_model`."""
-    from safetensors.torch import load_file
-
     folder = Path(folder)
-    cfg_path, w_path = folder / CONFIG, folder / WEIGHTS
-    for p in (cfg_path, w_path):
-        if not p.exists():
-            raise FileNotFoundError(f"model file not found: {p}")
-    meta = json.loads(cfg_path.read_text())
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{cfg_path}: 'format' is {meta.get('format')!r}, expected {FORMAT!r}")
-    if meta.get("kind") != kind:
-        raise ValueError(f"{cfg_path}: model 'kind' is {meta.get('kind')!r}, expected {kind!r}")
-    return meta, load_file(str(w_path))
+    meta = load_json(folder / CONFIG, f"{kind} model config", FORMAT, keys=("kind",))
+    if meta["kind"] != kind:
+        raise artifact_error(folder / CONFIG, "a model of another kind", repr(kind), repr(meta["kind"]))
+    with open_safetensors(folder / WEIGHTS, f"{kind} model weights", FORMAT) as (f, _):
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    for name, t in state.items():
+        if t.is_floating_point():
+            check_finite(t, folder / WEIGHTS, name)
+    return meta, state
 
 
 def load_state(model: torch.nn.Module, state: dict, folder: str | Path, device="cpu") -> torch.nn.Module:
-    """Load `state` into a model rebuilt from its config; every key must fit. Returns it in eval mode."""
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    """Load `state` into a model rebuilt from its config; every key and shape must fit. Returns it in eval mode."""
+    path = Path(folder) / WEIGHTS
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a shape mismatch
+        raise artifact_error(path, "weights do not fit the model config.json describes", found=str(e).splitlines()[-1].strip().rstrip(".")) from None
     if missing or unexpected:
-        raise KeyError(
-            f"{Path(folder) / WEIGHTS}: weights do not fit the config: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
+        raise artifact_error(path, "weights do not fit the model config.json describes",
+                             f"the keys of {type(model).__name__}", f"missing {missing[:3]}, unexpected {unexpected[:3]}")
     return model.to(device).eval()
 
 

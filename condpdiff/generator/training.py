@@ -8,8 +8,14 @@ would dominate). CPU runs stay in float32.
 from __future__ import annotations
 
 import contextlib
+from typing import Callable
 
 import torch
+from tqdm import tqdm
+
+from condpdiff.pipeline.artifacts import stop_if_nonfinite, stop_if_nonfinite_params
+
+CHECK_EVERY = 50  # steps between finite checks (each one syncs a GPU once)
 
 
 def set_threads(n: int) -> None:
@@ -49,3 +55,32 @@ def peak_memory_mb(device: torch.device) -> float | None:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return None
+
+
+def fit(model: torch.nn.Module, params, loss_fn: Callable[[int], torch.Tensor], cfg, device: torch.device,
+        where: str) -> list[dict]:
+    """The generators' training loop; returns the loss curve (one row per step: step, loss, lr).
+
+    AdamW + cosine schedule over `params`, bf16 autocast for the first ``cfg.bf16_fraction`` of
+    the steps on a GPU, `loss_fn(step)` giving the batch loss. Every `CHECK_EVERY` steps and at
+    the end, a non-finite loss or weight stops training with `NonFiniteError` (naming `where`
+    and its ``lr``), so a diverged model is never saved. `cfg` has steps, lr, weight_decay,
+    warmup_steps and bf16_fraction.
+    """
+    optim, sched = optimiser_and_schedule(params, cfg.lr, cfg.weight_decay, cfg.steps, cfg.warmup_steps)
+    losses, lrs = torch.zeros(cfg.steps, device=device), []  # no per-step GPU sync
+    hint = f"{where}.lr = {cfg.lr} is too large"
+    model.train()
+    for step in tqdm(range(cfg.steps), desc=where, mininterval=5):
+        with autocast(device, step, cfg.steps, cfg.bf16_fraction):
+            loss = loss_fn(step)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        sched.step()
+        losses[step] = loss.detach()
+        lrs.append(sched.get_last_lr()[0])
+        if (step + 1) % CHECK_EVERY == 0 or step + 1 == cfg.steps:
+            stop_if_nonfinite(losses[: step + 1], 1, where, hint)
+            stop_if_nonfinite_params(model.named_parameters(), where, step + 1, hint)
+    return [{"step": i + 1, "loss": l, "lr": lr} for i, (l, lr) in enumerate(zip(losses.tolist(), lrs))]

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import torch
 
+from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safetensors
 from condpdiff.util.atomic import save_safetensors
-from condpdiff.params.paramfile import ParamSet, layer_mask
+from condpdiff.params.paramfile import ParamSet, layer_mask, require_same_layout
 
 FORMAT = "condpdiff-normstats/1"
 from condpdiff.pipeline.names import NORMS as MODES
@@ -64,21 +65,34 @@ class NormStats:
 
     @classmethod
     def load(cls, path: str | Path) -> "NormStats":
-        from safetensors import safe_open
+        """Read a stats file; a missing, truncated, inconsistent or non-finite one is an error naming it."""
+        with open_safetensors(path, "normalisation stats file", FORMAT, tensors=("mean", "std", "mask")) as (f, meta):
+            try:
+                stats = cls(
+                    mode=meta["mode"],
+                    tasks=json.loads(meta["tasks"]),
+                    mean=f.get_tensor("mean"),
+                    std=f.get_tensor("std"),
+                    mask=f.get_tensor("mask").bool(),
+                    n=int(meta["n"]),
+                    layers=meta["layers"],
+                )
+            except (KeyError, ValueError, TypeError) as e:
+                raise artifact_error(path, "normalisation stats file with unreadable metadata", found=repr(e)) from None
+        shape = [len(stats.tasks), int(stats.mask.sum())]
+        for name, t in (("mean", stats.mean), ("std", stats.std)):
+            if list(t.shape) != shape:
+                raise artifact_error(path, f"'{name}' does not fit the tasks and mask",
+                                     f"shape {shape} ({len(stats.tasks)} tasks x {shape[1]} generated coordinates)",
+                                     f"{list(t.shape)}")
+            check_finite(t, path, name)
+        return stats
 
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"{path}: not a normalisation stats file (format {meta.get('format')!r})")
-            return cls(
-                mode=meta["mode"],
-                tasks=json.loads(meta["tasks"]),
-                mean=f.get_tensor("mean"),
-                std=f.get_tensor("std"),
-                mask=f.get_tensor("mask").bool(),
-                n=int(meta["n"]),
-                layers=meta["layers"],
-            )
+    def check_params(self, params: torch.Tensor, where) -> None:
+        """`params` [N, K] must have the K these stats were computed for."""
+        if params.shape[-1] != self.mask.numel():
+            raise artifact_error(where, "parameter vectors do not fit the normalisation stats",
+                                 f"K = {self.mask.numel()} (the stats' mask)", f"K = {params.shape[-1]}")
 
 
 def _safe_std(x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +135,21 @@ def training_matrix(sets: dict[str, ParamSet], stats: NormStats) -> tuple[torch.
     return torch.cat(xs), torch.cat(ids)
 
 
+def load_training_harvests(stats: NormStats, stats_path, paths: list[str], tasks: list[str]) -> dict[str, ParamSet]:
+    """The harvests a generator trains on: the stats' tasks, in order, with the stats' K."""
+    if list(tasks) != stats.tasks:
+        raise artifact_error(stats_path, "normalisation stats of other tasks", f"tasks {list(tasks)}", f"{stats.tasks}")
+    sets = load_harvests(paths, tasks)
+    for t, p in zip(tasks, paths):
+        stats.check_params(sets[t].params, p)
+    return sets
+
+
 def load_harvests(paths: list[str], tasks: list[str]) -> dict[str, ParamSet]:
+    """Each task's harvest file (in `tasks` order); all must share one LoRA layout."""
     if len(paths) != len(tasks):
         raise ValueError(f"{len(paths)} harvest files for {len(tasks)} tasks")
-    return {t: ParamSet.load(p) for t, p in zip(tasks, paths)}
+    sets = {t: ParamSet.load(p) for t, p in zip(tasks, paths)}
+    for t, p in zip(tasks[1:], paths[1:]):
+        require_same_layout(sets[t], p, sets[tasks[0]], paths[0])
+    return sets

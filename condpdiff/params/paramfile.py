@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safetensors
 from condpdiff.util.atomic import save_safetensors
 
 FORMAT = "condpdiff-params/1"
@@ -67,7 +68,8 @@ def unflatten(vector: torch.Tensor, layout: Layout) -> dict[str, torch.Tensor]:
     return out
 
 
-_LAYER_RE = re.compile(r"\.(?:layer|layers|h|blocks)\.(\d+)\.")
+# BERT-family "encoder.layer.3.", GPT "h.3.", PixArt "transformer_blocks.3." (at the start or after a dot)
+_LAYER_RE = re.compile(r"(?:^|\.)(?:layer|layers|h|blocks|transformer_blocks)\.(\d+)\.")
 
 
 def layer_index(name: str) -> int | None:
@@ -165,24 +167,51 @@ class ParamSet:
         }
         save_safetensors(path, tensors, metadata)
 
+    def describe(self) -> str:
+        """backbone / rank / task of the rows, as the file's ``info`` records them."""
+        keys = ("backbone", "rank", "task", "kind")
+        return ", ".join(f"{k} {self.info[k]}" for k in keys if k in self.info) or "no info"
+
     @classmethod
     def load(cls, path: str | Path) -> "ParamSet":
-        from safetensors import safe_open
-
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"parameter file not found: {path}")
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"{path}: metadata 'format' is {meta.get('format')!r}, expected {FORMAT!r}")
-            layout = [(n, tuple(s)) for n, s in json.loads(meta["layout"])]
-            head_names = [n for n, _ in json.loads(meta["head_layout"])]
-            return cls(
-                params=f.get_tensor("params"),
-                layout=layout,
-                steps=f.get_tensor("steps"),
-                loss=f.get_tensor("loss"),
-                heads={n: f.get_tensor(f"head/{n}") for n in head_names},
-                info=json.loads(meta.get("info", "{}")),
+        """Read a parameter file; a missing, truncated, inconsistent or non-finite one is an error naming it."""
+        with open_safetensors(path, "parameter file", FORMAT, tensors=("params", "steps", "loss")) as (f, meta):
+            try:
+                layout = [(n, tuple(s)) for n, s in json.loads(meta["layout"])]
+                head_names = [n for n, _ in json.loads(meta["head_layout"])]
+                info = json.loads(meta.get("info", "{}"))
+            except (KeyError, ValueError, TypeError) as e:
+                raise artifact_error(path, "parameter file with unreadable layout metadata", found=repr(e)) from None
+            missing = [n for n in head_names if f"head/{n}" not in f.keys()]
+            if missing:
+                raise artifact_error(path, "incomplete parameter file", f"head tensors {head_names}", f"no {missing}")
+            params = f.get_tensor("params")
+            tensors = dict(steps=f.get_tensor("steps"), loss=f.get_tensor("loss"),
+                           heads={n: f.get_tensor(f"head/{n}") for n in head_names})
+        where = ", ".join(f"{k} {info[k]}" for k in ("backbone", "rank", "task", "kind") if k in info)
+        if params.ndim != 2 or params.shape[1] != layout_size(layout):
+            raise artifact_error(
+                path,
+                f"parameter rows do not match the file's LoRA layout ({where or 'no info'})",
+                f"[N, K] with K = {layout_size(layout)} (the layout's {len(layout)} tensors)",
+                f"params of shape {list(params.shape)}",
             )
+        try:
+            pset = cls(params=params, layout=layout, info=info, **tensors)
+        except ValueError as e:
+            raise artifact_error(path, f"inconsistent parameter file ({where or 'no info'})", found=str(e)) from None
+        check_finite(pset.params, path, "params")
+        for name, t in pset.heads.items():
+            check_finite(t, path, f"head/{name}")
+        return pset
+
+
+def require_same_layout(a: ParamSet, a_path, b: ParamSet, b_path) -> None:
+    """Two parameter files that must describe the same LoRA (backbone x rank): an error naming both if not."""
+    if a.layout != b.layout:
+        raise artifact_error(
+            a_path,
+            f"LoRA layout differs from {b_path} ({b.describe()})",
+            f"K = {b.k} in {len(b.layout)} tensors like {b.layout[0][0] if b.layout else '-'}",
+            f"K = {a.k} in {len(a.layout)} tensors like {a.layout[0][0] if a.layout else '-'} ({a.describe()})",
+        )

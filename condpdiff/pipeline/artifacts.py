@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from condpdiff.util.atomic import METADATA_KEY
+
 # Which rule writes a file, by the file's name (see condpdiff/pipeline/paths.py).
 _RULES = [
     (r"/finetune/.*/harvest\.safetensors$|/finetune/.*/summary\.json$", "finetune_lora"),
@@ -32,6 +34,10 @@ _RULES = [
     (r"/(original|soup|generated|cross|recon)\.json$", "make_{0}_cell"),
     (r"/tasks/.*\.json$", "write_task"),
 ]
+
+# The score cache: one JSON per scored parameter file, written by a domain's scoring step
+# (text.score) and read by evaluate.cells.
+SCORES_FORMAT = "condpdiff-scores/1"
 
 
 class ArtifactError(ValueError):
@@ -70,10 +76,11 @@ def require_file(path: str | Path, what: str) -> Path:
 
 
 @contextlib.contextmanager
-def open_safetensors(path: str | Path, what: str, fmt: str | None = None) -> Iterator:
-    """``safe_open`` of a cached safetensors file; a missing, truncated or foreign file is an `ArtifactError`.
+def open_safetensors(path: str | Path, what: str, fmt: str | None = None, tensors=()) -> Iterator[tuple]:
+    """``safe_open`` of a cached safetensors file, yielding ``(handle, metadata)``.
 
-    Yields the open file handle; `fmt` is the expected metadata ``format``.
+    A missing, truncated or foreign file (metadata ``format`` not `fmt`), or one that lacks a
+    tensor named in `tensors`, is an `ArtifactError` naming the file and how to rebuild it.
     """
     from safetensors import SafetensorError, safe_open
 
@@ -83,11 +90,18 @@ def open_safetensors(path: str | Path, what: str, fmt: str | None = None) -> Ite
     except (SafetensorError, OSError, ValueError) as e:
         raise artifact_error(path, f"unreadable {what} (truncated or not a safetensors file)", found=str(e)) from None
     with handle as f:
-        meta = f.metadata() or {}
+        raw = f.metadata() or {}
+        try:
+            meta = json.loads(raw[METADATA_KEY]) if METADATA_KEY in raw else dict(raw)
+        except json.JSONDecodeError as e:
+            raise artifact_error(path, f"unreadable metadata of a {what}", found=str(e)) from None
         if fmt is not None and meta.get("format") != fmt:
             raise artifact_error(path, f"not a {what}", f"metadata format {fmt!r}", repr(meta.get("format")))
+        missing = [t for t in tensors if t not in f.keys()]
+        if missing:
+            raise artifact_error(path, f"incomplete {what}", f"tensors {list(tensors)}", f"no {missing}")
         try:
-            yield f
+            yield f, meta
         except SafetensorError as e:
             raise artifact_error(path, f"unreadable {what} (truncated?)", found=str(e)) from None
 

@@ -18,6 +18,7 @@ from condpdiff.text.args import add_backbone_task_args
 from condpdiff.util import cli
 from condpdiff.util.atomic import atomic_dir, write_json
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.artifacts import load_json
 from condpdiff.pipeline.names import HEADS
 from condpdiff.text.score import last_checkpoint_head
 from condpdiff.text.tasks import load_task_file
@@ -67,7 +68,7 @@ def main(argv=None) -> None:
     cli.setup_logging()
     if (a.cell is None) == (a.row is None):
         p.error("give exactly one of --cell and --row")
-    cell = cli.load_json(a.cell) if a.cell else {}
+    cell = load_json(a.cell, "generated cell", keys=("selected_row",)) if a.cell else {}
     row = int(cell["selected_row"]) if a.cell else a.row
     task = load_task_file(a.task_file)
     pset = ParamSet.load(a.params)

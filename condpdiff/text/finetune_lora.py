@@ -24,6 +24,7 @@ from condpdiff.text import data
 from condpdiff.text import inference as evaluation
 from condpdiff.util.atomic import write_json
 from condpdiff.params.paramfile import ParamSet, flatten, layout_of
+from condpdiff.pipeline.artifacts import NonFiniteError
 from condpdiff.text.tasks import Task, load_task_file
 
 log = logging.getLogger("condpdiff.text.finetune_lora")
@@ -104,6 +105,12 @@ def finetune(
             labels = labels.float() if task.is_regression else labels.long()
             with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
                 loss = model(**batch, labels=labels).loss
+            step_loss = loss.item()
+            if not math.isfinite(step_loss):
+                raise NonFiniteError(
+                    f"finetune {task.name} r{rank}: loss is {step_loss} at step {step + 1} of {total}: training diverged;"
+                    f" nothing was written. Likely cause: finetune.lr = {cfg.lr} (head_lr {cfg.head_lr}) is too large"
+                )
             optim.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optim)
@@ -114,12 +121,17 @@ def finetune(
                 row = step - first_harvest
                 lora, head = bb.split_state_dict(model)
                 params[row] = flatten(lora, layout)
+                if not bool(torch.isfinite(params[row]).all()):
+                    raise NonFiniteError(
+                        f"finetune {task.name} r{rank}: non-finite LoRA weights at step {step}: training diverged;"
+                        f" nothing was written. Likely cause: finetune.lr = {cfg.lr} is too large"
+                    )
                 for k, v in head.items():
                     heads[k][row] = v.detach().float().cpu()
                 steps[row] = step
                 losses[row] = loss.detach().float().cpu()
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+            bar.set_postfix(loss=f"{step_loss:.4f}", refresh=False)
     bar.close()
     train_seconds = time.time() - t0
 

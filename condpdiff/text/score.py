@@ -29,14 +29,14 @@ from condpdiff.util import cli
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
 from condpdiff.util.atomic import write_json
-from condpdiff.params.paramfile import ParamSet
+from condpdiff.params.paramfile import ParamSet, require_same_layout
+from condpdiff.pipeline.artifacts import SCORES_FORMAT, artifact_error, load_json
 from condpdiff.pipeline.names import HEADS, SELECTION_FROM
 from condpdiff.text.metrics import HIGHER_IS_BETTER
 from condpdiff.text.tasks import Task, load_task_file
 
 log = logging.getLogger("condpdiff.text.score")
 
-SCORES_FORMAT = "condpdiff-scores/1"
 SPLITS = ("selection", "dev")
 
 
@@ -244,19 +244,25 @@ def main(argv=None) -> None:
     if a.every != 1:
         pset = pset.every(a.every)
     if a.row_from is not None:
-        row = int(cli.load_json(a.row_from)["selected_row"])
+        row = int(load_json(a.row_from, "generated cell", keys=("selected_row",))["selected_row"])
         if not 0 <= row < pset.n:
             raise SystemExit(f"{a.row_from}: selected_row {row} is not a row of {a.params} ({pset.n} rows)")
         pset = pset.select([row])
     harvest = ParamSet.load(a.harvest) if a.harvest else None
-    summary = cli.load_json(a.finetune_summary) if a.finetune_summary else None
+    if harvest is not None:
+        require_same_layout(pset, a.params, harvest, a.harvest)
+    summary = load_json(a.finetune_summary, "fine-tuning summary", keys=("config",)) if a.finetune_summary else None
     try:
         splits = load_splits(task, a.data_source, a.glue_dir, cfg, a.splits, summary)
     except ValueError as e:
         raise SystemExit(f"{a.finetune_summary or 'condpdiff.text.score'}: {e}") from None
     log.info("task %s: %d rows; splits %s", task.name, pset.n, {s: len(e) for s, e in splits.items()})
     scorer = Scorer(a.model, task, a.rank, a.alpha, a.target_modules, splits, cfg)
-    cache = score_file(scorer, pset, a.params, a.head, harvest)
+    try:
+        cache = score_file(scorer, pset, a.params, a.head, harvest)
+    except KeyError as e:  # LoRA tensor names of another backbone
+        raise artifact_error(a.params, f"LoRA weights that do not fit backbone {a.model} at rank {a.rank}",
+                             "the backbone's LoRA tensors", str(e)) from None
     cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from, "row": row}
     cache["rows"]["in_file"] = n_in_file
     write_json(a.out, cache)

@@ -203,10 +203,10 @@ def task_from_dict(d: dict) -> Task:
 
 def load_task_file(path) -> Task:
     """Read a task written by ``python -m condpdiff.text.write_task`` (the rule ``write_task``)."""
-    import json
-    from pathlib import Path
+    from condpdiff.pipeline.artifacts import artifact_error, load_json
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"task file not found: {path}")
-    return task_from_dict(json.loads(path.read_text()))
+    data = load_json(path, "task file", keys=("name", "num_labels", "metric", "tsv"))
+    try:
+        return task_from_dict(data)
+    except TypeError as e:
+        raise artifact_error(path, "task file with unknown fields", "the fields of condpdiff.text.tasks.Task", str(e)) from None

@@ -35,13 +35,23 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+# safetensors writes its metadata map in a random order (a Rust HashMap): the metadata goes
+# under this one key as sorted JSON, so the same tensors and metadata give the same bytes.
+METADATA_KEY = "condpdiff"
+
+
 def save_safetensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> None:
-    """safetensors.torch.save_file through a temp file (contiguous CPU copies of every tensor)."""
+    """safetensors.torch.save_file through a temp file (contiguous CPU copies of every tensor).
+
+    `metadata` is stored as one sorted JSON string under ``METADATA_KEY`` (byte-identical files
+    for identical content); ``pipeline.artifacts.open_safetensors`` reads it back.
+    """
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    packed = {METADATA_KEY: json.dumps(metadata or {}, sort_keys=True)}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+        save_file(tensors, str(tmp), metadata=packed)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 import typing
@@ -62,7 +61,3 @@ def dataclass_from_args(cls, ns: argparse.Namespace, prefix: str = ""):
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
 
-
-def load_json(path: str):
-    with open(path) as fh:
-        return json.load(fh)

@@ -105,7 +105,7 @@ def test_condition_file_round_trip_and_format_check(tmp_path):
     from condpdiff.util.atomic import save_safetensors
 
     save_safetensors(tmp_path / "old.safetensors", {"embedding": torch.zeros(3)}, {"format": "other/0"})
-    with pytest.raises(ValueError, match=f"expected '{FORMAT}'"):
+    with pytest.raises(ValueError, match=f"old.safetensors.*expected metadata format '{FORMAT}'; found 'other/0'"):
         load_condition(tmp_path / "old.safetensors")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from condpdiff.evaluate import cells
 from condpdiff.evaluate.cells import best_index, cross_cell, generated_cell, original_cell, recon_cell, soup_cell
+from condpdiff.pipeline.artifacts import SCORES_FORMAT
 
 
 class DevSpy(list):
@@ -31,6 +32,7 @@ class DevSpy(list):
 def cache(sel, dev, **extra):
     """A score cache as condpdiff.text.score writes it (accuracy: higher is better)."""
     return {
+        "format": SCORES_FORMAT,
         "task": "t",
         "metric": "accuracy",
         "higher_is_better": True,

@@ -9,12 +9,14 @@ import pytest
 
 from condpdiff.evaluate import cells, make_table
 from condpdiff.evaluate.cells import cross_cell, generated_cell, original_cell, recon_cell, soup_cell
+from condpdiff.pipeline.artifacts import SCORES_FORMAT
 from condpdiff.util.atomic import write_json
 
 
 def fid_cache(sel, dev, **extra):
     """A score cache of a lower-is-better metric."""
     return {
+        "format": SCORES_FORMAT,
         "task": "style",
         "metric": "fid",
         "higher_is_better": False,
@@ -84,7 +86,7 @@ def test_cell_cli_keeps_the_direction(tmp_path):
 
 
 def put_cell(path, score, higher_is_better=False):
-    write_json(path, {"score": score, "mean": score + 1, "higher_is_better": higher_is_better})
+    write_json(path, {"format": cells.CELL_FORMAT, "score": score, "mean": score + 1, "higher_is_better": higher_is_better})
     return str(path)
 
 

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from condpdiff.evaluate import make_table as tables
+from condpdiff.evaluate.cells import CELL_FORMAT
 from condpdiff.util.atomic import write_json
 
 
@@ -24,7 +25,7 @@ def spec(tmp_path):
             cells[task] = {}
             for kind, v in zip(("generated", "original", "soup"), triple):
                 path = tmp_path / f"{backbone}_{rank}_{task}_{kind}.json"
-                write_json(path, {"score": v, "mean": v - 1, "higher_is_better": True})
+                write_json(path, {"format": CELL_FORMAT, "score": v, "mean": v - 1, "higher_is_better": True})
                 cells[task][kind] = str(path)
         rows.append({"label": {"backbone": backbone, "rank": rank}, "cells": cells})
     return {"name": "table1", "title": "Table 1", "kind": "plain", "tasks": ["sst2", "rte"],
@@ -78,14 +79,14 @@ def test_cli_writes_csv_and_md(spec, tmp_path):
 
 def test_a_cell_without_direction_is_refused(spec, tmp_path):
     path = spec["rows"][0]["cells"]["sst2"]["generated"]
-    write_json(path, {"score": 91.6})
-    with pytest.raises(KeyError, match="higher is better"):
+    write_json(path, {"format": CELL_FORMAT, "score": 91.6})
+    with pytest.raises(ValueError, match=r"sst2_generated\.json.*higher_is_better"):
         tables.build(spec)
 
 
 def test_a_task_mixing_directions_is_refused(spec):
     path = spec["rows"][1]["cells"]["rte"]["soup"]
-    write_json(path, {"score": 59.0, "higher_is_better": False})
+    write_json(path, {"format": CELL_FORMAT, "score": 59.0, "higher_is_better": False})
     with pytest.raises(ValueError, match="rte.*mixes"):
         tables.build(spec)
 

@@ -111,7 +111,7 @@ def test_checkpoint_round_trip(quick, tmp_path):
     cfg = SamplingConfig(num_candidates=5, seed=1, device="cpu")
     cond = torch.eye(2)[1]
     assert torch.equal(generate(diff, ae, cond, "ddim20", cfg), generate(diff2, ae2, cond, "ddim20", cfg))
-    with pytest.raises(ValueError, match="'kind' is 'autoencoder', expected 'diffusion'"):
+    with pytest.raises(ValueError, match=r"ae/config\.json: a model of another kind; expected 'diffusion'; found 'autoencoder'"):
         load_diffusion(tmp_path / "ae")
 
 

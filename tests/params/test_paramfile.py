@@ -38,7 +38,7 @@ def test_wrong_format_and_missing_file_are_named(tmp_path):
     from condpdiff.util.atomic import save_safetensors
 
     save_safetensors(tmp_path / "x.safetensors", {"params": torch.zeros(1, 9)}, {"format": "other/1"})
-    with pytest.raises(ValueError, match=f"x.safetensors.*expected '{FORMAT}'"):
+    with pytest.raises(ValueError, match=f"x.safetensors.*expected metadata format '{FORMAT}'; found 'other/1'"):
         ParamSet.load(tmp_path / "x.safetensors")
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         ParamSet.load(tmp_path / "nope.safetensors")

@@ -120,13 +120,18 @@ def score_inputs(params, **extra):
 
 
 def score_args(splits, head=None, extra=""):
-    """The arguments of condpdiff.text.score: backbone/task/LoRA, scoring settings, head, `extra`
-    (formatted with the job's wildcards)."""
+    """The arguments of condpdiff.text.score: backbone/task/LoRA, scoring settings, head and
+    `extra`, formatted with the job's wildcards, ``input`` and ``pool`` (the selection pool).
+    """
     flags = settings.scoring_flags(config, splits)
     head = head or config["scoring"]["head"]
-    return (
-        lambda w: f"{text_args(w)} {flags} --head {head} {extra.format(**dict(w.items()))}"
-    )
+
+    def args(wildcards, input):
+        w = dict(wildcards.items())
+        pool = "heldout" if w.get("sel_pool") else "train"
+        return f"{text_args(wildcards)} {flags} --head {head} {extra.format(**w, input=input, pool=pool)}"
+
+    return args
 
 
 SCORE_RESOURCES = dict(gpu=GPU, runtime=RUNTIME["score_runtime"], mem_mb=8000)

@@ -203,12 +203,11 @@ rule score_selection:
     resources:
         **SCORE_RESOURCES,
     params:
-        args=lambda w: score_args(
+        args=score_args(
             ["selection"],
             extra="--selection-examples {sel_n} --selection-seed {sel_seed}"
-            f" --selection-from {'heldout' if w.sel_pool else 'train'}"
-            f" --finetune-summary {P.finetune_summary(**dict(w.items()))}",
-        )(w),
+            " --selection-from {pool} --finetune-summary {input.finetune_summary}",
+        ),
         code=code("text.score"),
     shell:
         SCORE
@@ -230,7 +229,7 @@ rule score_cross_task:
     resources:
         **SCORE_RESOURCES,
     params:
-        args=lambda w, input: score_args(["dev"], extra=f"--row-from {input.cell}")(w),
+        args=score_args(["dev"], extra="--row-from {input.cell}"),
         code=code("text.score"),
     shell:
         SCORE

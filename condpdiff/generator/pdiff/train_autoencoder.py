@@ -15,14 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from condpdiff.util import cli
 from condpdiff.generator import training
 from condpdiff.util.atomic import write_json
 from condpdiff.generator.pdiff.autoencoder import KIND, AutoencoderConfig, ParamAutoencoder, reconstruct
 from condpdiff.generator.modelio import CURVE, save_model, write_curve
-from condpdiff.params.norm_stats import NormStats, load_harvests, training_matrix
+from condpdiff.params.norm_stats import NormStats, load_training_harvests, training_matrix
 from condpdiff.params.paramfile import ParamSet
 
 log = logging.getLogger("condpdiff.generator.pdiff.train_autoencoder")
@@ -47,24 +46,14 @@ def train(x: torch.Tensor, net_cfg: AutoencoderConfig, cfg: AETrainConfig) -> tu
     training.set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = ParamAutoencoder(net_cfg, x.shape[1]).to(device)
-    optim, sched = training.optimiser_and_schedule(
-        model.parameters(), cfg.lr, cfg.weight_decay, cfg.steps, cfg.warmup_steps
-    )
     x = x.to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
-    losses, lrs = torch.zeros(cfg.steps, device=device), []  # no per-step GPU sync
-    model.train()
-    for step in tqdm(range(cfg.steps), desc="autoencoder", mininterval=5):
+
+    def loss_fn(step: int) -> torch.Tensor:
         batch = x[training.batch_indices(x.shape[0], cfg.batch_size, gen, device)]
-        with training.autocast(device, step, cfg.steps, cfg.bf16_fraction):
-            loss = torch.nn.functional.mse_loss(model(batch).float(), batch)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
-        sched.step()
-        losses[step] = loss.detach()
-        lrs.append(sched.get_last_lr()[0])
-    curve = [{"step": i + 1, "loss": l, "lr": lr} for i, (l, lr) in enumerate(zip(losses.tolist(), lrs))]
+        return torch.nn.functional.mse_loss(model(batch).float(), batch)
+
+    curve = training.fit(model, model.parameters(), loss_fn, cfg, device, "autoencoder")
     return model.cpu().eval(), curve
 
 
@@ -83,9 +72,7 @@ def main(argv=None) -> None:
     net_cfg, cfg = cli.dataclass_from_args(AutoencoderConfig, a), cli.dataclass_from_args(AETrainConfig, a)
 
     stats = NormStats.load(a.stats)
-    if list(a.tasks) != stats.tasks:
-        raise ValueError(f"--tasks {a.tasks} differ from the tasks of {a.stats}: {stats.tasks}")
-    sets = load_harvests(a.harvests, a.tasks)
+    sets = load_training_harvests(stats, a.stats, a.harvests, a.tasks)
     x, ids = training_matrix(sets, stats)
     log.info("training matrix %s from %d tasks", tuple(x.shape), len(a.tasks))
     t0 = time.time()

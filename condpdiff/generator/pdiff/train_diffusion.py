@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from condpdiff.util import cli
 from condpdiff.generator import training
@@ -24,7 +23,7 @@ from condpdiff.generator.pdiff.denoiser import DenoiserConfig, UNet1D
 from condpdiff.generator.pdiff.autoencoder import encode_all, load_autoencoder
 from condpdiff.generator.pdiff.noise import KIND, LatentDiffusion, NoiseConfig, make_scheduler, training_loss
 from condpdiff.generator.modelio import CURVE, save_model, write_curve
-from condpdiff.params.norm_stats import NormStats, load_harvests, training_matrix
+from condpdiff.params.norm_stats import NormStats, load_training_harvests, training_matrix
 
 log = logging.getLogger("condpdiff.generator.pdiff.train_diffusion")
 
@@ -55,22 +54,14 @@ def train(latents: torch.Tensor, conds: torch.Tensor, net_cfg: DenoiserConfig, c
     net = UNet1D(net_cfg, latents.shape[1], latents.shape[2], conds.shape[1])
     model = LatentDiffusion(net, noise, shift, scale, extra).to(device)
     sched = make_scheduler(noise, "ddpm")
-    optim, lr_sched = training.optimiser_and_schedule(net.parameters(), cfg.lr, cfg.weight_decay, cfg.steps, cfg.warmup_steps)
     u0, conds = model.to_unit(latents.to(device)), conds.to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
-    losses, lrs = torch.zeros(cfg.steps, device=device), []  # no per-step GPU sync
-    model.train()
-    for step in tqdm(range(cfg.steps), desc="diffusion", mininterval=5):
+
+    def loss_fn(step: int) -> torch.Tensor:
         idx = training.batch_indices(u0.shape[0], cfg.batch_size, gen, device)
-        with training.autocast(device, step, cfg.steps, cfg.bf16_fraction):
-            loss = training_loss(model, sched, u0[idx], conds[idx], gen, cfg.cond_drop)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        optim.step()
-        lr_sched.step()
-        losses[step] = loss.detach()
-        lrs.append(lr_sched.get_last_lr()[0])
-    curve = [{"step": i + 1, "loss": l, "lr": lr} for i, (l, lr) in enumerate(zip(losses.tolist(), lrs))]
+        return training_loss(model, sched, u0[idx], conds[idx], gen, cfg.cond_drop)
+
+    curve = training.fit(model, net.parameters(), loss_fn, cfg, device, "diffusion")
     return model.cpu().eval(), curve
 
 
@@ -90,8 +81,6 @@ def main(argv=None) -> None:
     net_cfg, cfg = cli.dataclass_from_args(DenoiserConfig, a), cli.dataclass_from_args(DiffusionTrainConfig, a)
 
     stats = NormStats.load(a.stats)
-    if list(a.tasks) != stats.tasks:
-        raise ValueError(f"--tasks {a.tasks} differ from the tasks of {a.stats}: {stats.tasks}")
     if len(a.conditions) != len(a.tasks):
         raise ValueError(f"{len(a.conditions)} condition files for {len(a.tasks)} tasks")
     conds = [load_condition(f) for f in a.conditions]
@@ -100,7 +89,7 @@ def main(argv=None) -> None:
         if len(modes) != 1:
             raise ValueError(f"condition files ask for different projections {modes}: {a.conditions}")
         net_cfg = dataclasses.replace(net_cfg, cond_mode=modes.pop())
-    x, ids = training_matrix(load_harvests(a.harvests, a.tasks), stats)
+    x, ids = training_matrix(load_training_harvests(stats, a.stats, a.harvests, a.tasks), stats)
     ae = load_autoencoder(a.autoencoder, training.pick_device(cfg.device))
     latents = encode_all(ae, x)
     cond_rows = torch.stack([c.embedding for c in conds])[ids]
