@@ -1,6 +1,7 @@
 """Why does `generated` differ from `original`? A diagnosis from the score caches (no scoring).
 
-For one generator setting and each task it compares the 20 candidates with the harvested
+For one generator setting and each task (built with ``scoring.dev_all_candidates: true``, so
+that every candidate has a dev score) it compares the 20 candidates with the harvested
 checkpoints on dev: the selected candidate, the candidates' mean / min / max, the checkpoints'
 mean / min / max, and how well the selection split ranks the candidates (Spearman's rho
 between selection and dev scores over the candidates, and how many distinct selection
@@ -48,9 +49,17 @@ def _scores(cache: dict, split: str) -> list[float]:
 
 def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
     """The diagnosis of one task (one row of the table)."""
-    generated = load_cached(cell_path(results, "generated", backbone, rank, task, setting))
+    generated_path = cell_path(results, "generated", backbone, rank, task, setting)
+    generated = load_cached(generated_path)
     original = load_cached(cell_path(results, "original", backbone, rank, task, setting))
-    candidates = load_cached(generated["scores_file"])
+    # every candidate's dev score: .../{task}/candidate_scores.json beside the sel*/ folder of the cell
+    all_dev = Path(generated_path).parents[1] / "candidate_scores.json"
+    if not all_dev.is_file():
+        raise SystemExit(
+            f"{all_dev}: missing: the diagnosis needs every candidate's dev score; set"
+            f" scoring.dev_all_candidates: true in the config and rebuild (`snakemake {all_dev}`)"
+        )
+    candidates = load_cached(all_dev)
     selection = load_cached(generated.get("selection_file") or generated["scores_file"])
     checkpoints = load_cached(original["scores_file"])
     dev, sel = _scores(candidates, "dev"), _scores(selection, "selection")

@@ -5,6 +5,12 @@ This sums them per rule, so the compute behind a table is reported from measurem
 estimates:
 
     python -m condpdiff.analysis.stage_times results/demo_cpu/benchmarks [--markdown]
+
+``--compare OTHER`` puts a second results folder's benchmarks beside the first, per rule: job
+time before (the first folder), after (OTHER) and the ratio after / before, so a before/after
+of a change to the pipeline is one command:
+
+    python -m condpdiff.analysis.stage_times results/before/benchmarks --compare results/after/benchmarks
 """
 
 from __future__ import annotations
@@ -47,13 +53,29 @@ def summarize(jobs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("total_s", ascending=False, ignore_index=True)
 
 
+def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Per rule (and in total): jobs and summed job seconds of two runs, and after / before."""
+    sums = [jobs.groupby("rule").agg(jobs=("s", "size"), s=("s", "sum")) for jobs in (before, after)]
+    df = sums[0].merge(sums[1], how="outer", left_index=True, right_index=True, suffixes=("_before", "_after")).fillna(0)
+    df.loc["total"] = df.sum()
+    df["ratio"] = df["s_after"] / df["s_before"].where(df["s_before"] > 0)
+    df = df.astype({"jobs_before": int, "jobs_after": int}).reset_index().rename(columns={"index": "rule"})
+    order = df["rule"] == "total"
+    return pd.concat([df[~order].sort_values("s_before", ascending=False), df[order]], ignore_index=True)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("benchmarks", help="a results_dir's benchmarks/ folder")
     p.add_argument("--jobs", action="store_true", help="list every job, not only the per-rule sums")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--compare", metavar="OTHER", help="another results_dir's benchmarks/: before | after | ratio")
     a = p.parse_args(argv)
     jobs = collect(a.benchmarks)
+    if a.compare:
+        df = compare(jobs, collect(a.compare)).round(2)
+        print(df.to_markdown(index=False) if a.markdown else df.to_string(index=False))
+        return
     df = jobs.sort_values(["rule", "job"], ignore_index=True) if a.jobs else summarize(jobs)
     df = df.round(1)
     print(df.to_markdown(index=False) if a.markdown else df.to_string(index=False))

@@ -23,26 +23,11 @@ import math
 from collections.abc import Sequence
 
 from condpdiff.pipeline.artifacts import SCORES_FORMAT, load_json
+from condpdiff.util.ranking import best_index
 from condpdiff.util.atomic import write_json
 
 CELL_FORMAT = "condpdiff-cell/1"
 SCORE_KEYS = ("task", "metric", "higher_is_better", "scores", "steps")
-
-
-def best_index(values: Sequence[float], higher_is_better: bool = True) -> int:
-    """Index of the best value: the largest, or the smallest where lower is better (FID).
-
-    The first wins ties; NaN never wins (all NaN: index 0).
-    """
-    if len(values) == 0:
-        raise ValueError("no candidates to select from")
-    sign = 1.0 if higher_is_better else -1.0
-    best, best_i = -math.inf, None
-    for i, v in enumerate(values):
-        v = float(v)
-        if not math.isnan(v) and (best_i is None or sign * v > best):
-            best, best_i = sign * v, i
-    return 0 if best_i is None else best_i
 
 
 def higher_is_better(cache: dict) -> bool:
@@ -72,22 +57,30 @@ def _base(cache: dict, kind: str) -> dict:
 def generated_cell(cache: dict, selection_cache: dict | None = None) -> dict:
     """The reported generated score: dev score of the candidate best on the selection split.
 
-    `cache` holds the candidates' dev scores; their selection-split scores are read from
-    `selection_cache` when given (a cache of the same parameter file), else from `cache`.
+    `cache` holds dev scores: of every candidate, or of the selected one only (a one-row cache
+    written by ``text.score --best-of``, the default: ``scoring.dev_all_candidates: false``).
+    The selection-split scores are read from `selection_cache` when given (a cache of the same
+    parameter file), else from `cache`.
     """
     source = cache if selection_cache is None else selection_cache
     if "selection" not in source["scores"]:
         raise ValueError("score cache has no 'selection' split: candidates must be scored on it to be selected")
+    selection = _main_scores(source["scores"]["selection"])
+    i = best_index(selection, higher_is_better(source))
+    one_row = (cache.get("rows") or {}).get("row") is not None
     if selection_cache is not None:
-        for key in ("params_file", "n_rows", "head"):
+        for key in ("params_file", "head") if one_row else ("params_file", "n_rows", "head"):
             if selection_cache.get(key) != cache.get(key):
                 raise ValueError(
                     f"the selection and dev score caches disagree on {key!r}"
                     f" ({selection_cache.get(key)!r} vs {cache.get(key)!r}): they must score the same candidates"
                 )
-    selection = _main_scores(source["scores"]["selection"])
-    i = best_index(selection, higher_is_better(source))
-    dev = cache["scores"]["dev"][i]  # the only dev row read
+    if one_row and int(cache["rows"]["row"]) != i:
+        raise ValueError(
+            f"the dev score cache holds row {cache['rows']['row']} but the selection split picks row {i}:"
+            " it was scored for another selection; delete it and rebuild it"
+        )
+    dev = cache["scores"]["dev"][0 if one_row else i]  # the only dev row read
     split = source["splits"]["selection"]
     return {
         **_base(cache, "generated"),

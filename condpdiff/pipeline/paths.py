@@ -20,8 +20,8 @@ value given). Every setting that changes an artifact is a part of its path:
       SC/n{n}/{task}/{original,soup}.json                      baseline cells (+ soup_scores.json)
       SC/n{n}/layers-{layers}/norm-{norm}/                     SG
         SG/pdiff/autoencoder/{task}/recon{_scores,}.json       reconstructions
-        SG/{kind}/cond-{condition}/{sampler}/{task}/           SCORED: candidate_scores.json
-          SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}/          SELECTED: selection_scores.json, generated.json
+        SG/{kind}/cond-{condition}/{sampler}/{task}/           SCORED: candidate_scores.json (scoring.dev_all_candidates)
+          SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}/          SELECTED: selection_scores.json, selected_scores.json, generated.json
             SELECTED/from-{source}/cross{_scores,}.json        cross-task check
     R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}/ the selected candidate as a PEFT folder
     R/tables/{table}.{csv,md}
@@ -157,6 +157,10 @@ class Paths:
 
     def selection_scores(self, **w) -> str:
         return f"{self.selected_dir(**w)}/selection_scores.json"
+
+    def selected_scores(self, **w) -> str:
+        """Dev scores of the selected candidate only (one row; the default, see scoring.dev_all_candidates)."""
+        return f"{self.selected_dir(**w)}/selected_scores.json"
 
     def generated(self, **w) -> str:
         return f"{self.selected_dir(**w)}/generated.json"

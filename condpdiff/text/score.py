@@ -34,6 +34,7 @@ from condpdiff.pipeline.artifacts import SCORES_FORMAT, artifact_error, load_jso
 from condpdiff.pipeline.names import HEADS, SELECTION_FROM
 from condpdiff.text.metrics import HIGHER_IS_BETTER
 from condpdiff.text.tasks import Task, load_task_file
+from condpdiff.util.ranking import best_index
 
 log = logging.getLogger("condpdiff.text.score")
 
@@ -221,6 +222,11 @@ def main(argv=None) -> None:
         default=None,
         help="score one row: the 'selected_row' of this generated cell (cross-task scoring)",
     )
+    p.add_argument(
+        "--best-of",
+        default=None,
+        help="score one row: the best on the selection split of this score cache (the selected candidate)",
+    )
     p.add_argument("--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last")
     p.add_argument("--harvest", default=None, help="harvest file (for --head last_checkpoint)")
     p.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
@@ -243,6 +249,18 @@ def main(argv=None) -> None:
     n_in_file, row = pset.n, None
     if a.every != 1:
         pset = pset.every(a.every)
+    if a.row_from is not None and a.best_of is not None:
+        raise SystemExit("give at most one of --row-from and --best-of")
+    if a.best_of is not None:
+        sel = load_json(a.best_of, "score cache", SCORES_FORMAT, keys=("scores", "higher_is_better"))
+        if "selection" not in sel["scores"]:
+            raise artifact_error(a.best_of, "score cache without the selection split", "scores['selection']",
+                                 f"splits {sorted(sel['scores'])}")
+        values = [float(m["score"]) for m in sel["scores"]["selection"]]
+        row = best_index(values, bool(sel["higher_is_better"]))
+        if not 0 <= row < pset.n:
+            raise SystemExit(f"{a.best_of}: selected row {row} is not a row of {a.params} ({pset.n} rows)")
+        pset = pset.select([row])
     if a.row_from is not None:
         row = int(load_json(a.row_from, "generated cell", keys=("selected_row",))["selected_row"])
         if not 0 <= row < pset.n:
@@ -263,7 +281,7 @@ def main(argv=None) -> None:
     except KeyError as e:  # LoRA tensor names of another backbone
         raise artifact_error(a.params, f"LoRA weights that do not fit backbone {a.model} at rank {a.rank}",
                              "the backbone's LoRA tensors", str(e)) from None
-    cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from, "row": row}
+    cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from or a.best_of, "row": row}
     cache["rows"]["in_file"] = n_in_file
     write_json(a.out, cache)
     log.info("scored %d rows in %.1fs (%.3fs per row)", pset.n, cache["seconds"], cache["seconds_per_row"])

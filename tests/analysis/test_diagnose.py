@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 
 import pytest
@@ -21,7 +23,8 @@ def put(path, obj):
 
 
 def write_caches(R: str, higher_is_better: bool = True) -> None:
-    cand = f"{R}/cand.json"
+    # every candidate's dev score sits beside the cell's sel*/ folder (scoring.dev_all_candidates: true)
+    cand = str(Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json")
     put(cand, {"higher_is_better": higher_is_better, "scores": {"dev": [{"score": d} for d in (70, 90, 80)]}})
     sel = f"{R}/sel.json"
     put(sel, {"higher_is_better": higher_is_better, "scores": {"selection": [{"score": s} for s in (1, 3, 2)]}})
@@ -80,3 +83,11 @@ def test_cli_needs_the_whole_selection_split(tmp_path, capsys):
     assert "cand_best (dev-picked)" in out and "90.0" in out
     with pytest.raises(SystemExit, match="sel5-seed0-heldout/generated.json"):
         diagnose.main([*base, "--selection-seed", "0", "--selection-from", "heldout"])
+
+
+def test_diagnosis_needs_every_candidates_dev_score(tmp_path):
+    R = str(tmp_path)
+    write_caches(R)
+    (Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json").unlink()
+    with pytest.raises(SystemExit, match="scoring.dev_all_candidates: true"):
+        diagnose.diagnose(R, "b", 1, ["t"], SETTING)

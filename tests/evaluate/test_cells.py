@@ -195,3 +195,16 @@ def test_cell_cli_with_selection_cache(tmp_path):
     with pytest.raises(SystemExit):
         cells.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", str(tmp_path / "o.json")])
     assert not (tmp_path / "o.json").exists()
+
+
+def test_generated_cell_from_the_selected_row_only():
+    """The default: dev scored for the selected candidate only (text.score --best-of), a one-row cache."""
+    sel = cache([50.0, 90.0, 60.0], [0.0, 0.0, 0.0], params_file="c.safetensors", head="file", n_rows=3)
+    full = cache([], [10.0, 70.0, 95.0], params_file="c.safetensors", head="file", n_rows=3)
+    one = cache([], [70.0], params_file="c.safetensors", head="file", n_rows=1, rows={"row": 1, "in_file": 3})
+    from_full, from_one = generated_cell(full, sel), generated_cell(one, sel)
+    assert from_one["score"] == from_full["score"] == 70.0
+    assert from_one["selected_row"] == from_full["selected_row"] == 1
+    stale = cache([], [95.0], params_file="c.safetensors", head="file", n_rows=1, rows={"row": 2, "in_file": 3})
+    with pytest.raises(ValueError, match="holds row 2 but the selection split picks row 1"):
+        generated_cell(stale, sel)

@@ -92,8 +92,8 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         "score_recon": 3,
         "make_recon_cell": 3,
         "sample_candidates": 18,
-        "score_candidates": 18,
         "score_selection": 18,
+        "score_selected": 18,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
         "make_generated_cell": 18,
         "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
         "make_cross_cell": 6,
@@ -103,6 +103,18 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
     }, counts
     for old in ("norm_stats", "select_original", "select_candidate", "summarize_recon", "merge_adapter"):
         assert old not in counts
+
+
+def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
+    config = smoke()
+    config["results_dir"] = str(tmp_path / "results")
+    config["scoring"]["dev_all_candidates"] = True
+    path = tmp_path / "smoke_dev_all.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = job_counts(out.stdout)
+    assert counts["score_candidates"] == 3 and "score_selected" not in counts
 
 
 def test_dag_parse_imports_no_torch(dry_run):

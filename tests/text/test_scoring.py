@@ -166,6 +166,17 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     cross = json.loads((tmp_path / "cross.json").read_text())
     assert cross["selected_row"] == cell["selected_row"] and cross["score"] == pytest.approx(cell["score"])
 
+    # the default workflow: dev for the row best on the selection split only (--best-of), then the cell
+    score.main([*common, "--splits", "dev", "--best-of", str(tmp_path / "scores.json"), "--out", str(tmp_path / "best.json")])
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["n_rows"] == 1 and best["rows"]["row"] == cell["selected_row"]
+    cells.main(
+        ["generated", "--scores", str(tmp_path / "best.json"), "--selection", str(tmp_path / "scores.json"),
+         "--out", str(tmp_path / "gen_best.json")]
+    )  # fmt: skip
+    gen_best = json.loads((tmp_path / "gen_best.json").read_text())
+    assert (gen_best["score"], gen_best["selected_row"]) == (cell["score"], cell["selected_row"])
+
     # every k-th row counted back from the last one
     score.main([*common, "--splits", "dev", "--every", "2", "--out", str(tmp_path / "every.json")])
     every = json.loads((tmp_path / "every.json").read_text())

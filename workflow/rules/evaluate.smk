@@ -48,7 +48,11 @@ rule make_soup_cell:
 rule make_generated_cell:
     """The candidate best on the selection split, reported on dev (dev never selects)."""
     input:
-        scores=P.candidate_scores(),
+        scores=(
+            P.candidate_scores()
+            if config["scoring"]["dev_all_candidates"]
+            else P.selected_scores()
+        ),
         selection=P.selection_scores(),
     output:
         cell=P.generated(),

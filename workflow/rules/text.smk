@@ -1,7 +1,7 @@
 """The text domain: task files, synthetic smoke data and tiny backbones, LoRA fine-tuning with
 harvesting, task condition vectors, scoring of parameter files on GLUE splits, and adapter export.
 
-Every rule here calls condpdiff.text.<module>; the six score_* rules share one entry point
+Every rule here calls condpdiff.text.<module>; the seven score_* rules share one entry point
 (condpdiff.text.score), one input set (score_inputs) and one argument builder (score_args),
 both in common.smk.
 """
@@ -208,6 +208,28 @@ rule score_selection:
             extra="--selection-examples {sel_n} --selection-seed {sel_seed}"
             " --selection-from {pool} --finetune-summary {input.finetune_summary}",
         ),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
+rule score_selected:
+    """The candidate best on the selection split, on dev (one row: the generated cell's score)."""
+    input:
+        **score_inputs(P.candidates(), selection=P.selection_scores()),
+    output:
+        scores=P.selected_scores(),
+    log:
+        P.log("score_selected", TAG_SEL),
+    benchmark:
+        P.benchmark("score_selected", TAG_SEL)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(["dev"], extra="--best-of {input.selection}"),
         code=code("text.score"),
     shell:
         SCORE
