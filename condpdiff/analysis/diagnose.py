@@ -122,6 +122,7 @@ def setting_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--selection-examples", type=int, required=True, help="config scoring.selection_examples")
     p.add_argument("--selection-seed", type=int, required=True, help="config scoring.selection_seed")
     p.add_argument("--selection-from", choices=SELECTION_FROM, required=True, help="config scoring.selection_from")
+    p.add_argument("--selection-race", type=int, default=0, help="config scoring.selection_race (0: none)")
     p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
     return p
@@ -132,7 +133,7 @@ def parse_setting(p: argparse.ArgumentParser, argv=None):
     a = p.parse_args(argv)
     setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "kind": a.kind, "condition": a.condition,
                "sampler": a.sampler}
-    setting["selection"] = selection_part(a.selection_examples, a.selection_seed, a.selection_from)
+    setting["selection"] = selection_part(a.selection_examples, a.selection_seed, a.selection_from, a.selection_race)
     if not a.vary:
         return a, setting, None, []
     field, values = a.vary[0], a.vary[1:]

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 
 from condpdiff.pipeline.artifacts import SCORES_FORMAT, load_json
-from condpdiff.util.ranking import best_index
+from condpdiff.util.ranking import best_index, selected_row
 from condpdiff.util.atomic import write_json
 
 CELL_FORMAT = "condpdiff-cell/1"
@@ -66,7 +66,8 @@ def generated_cell(cache: dict, selection_cache: dict | None = None) -> dict:
     if "selection" not in source["scores"]:
         raise ValueError("score cache has no 'selection' split: candidates must be scored on it to be selected")
     selection = _main_scores(source["scores"]["selection"])
-    i = best_index(selection, higher_is_better(source))
+    higher_is_better(source)  # a cache without a direction is refused
+    i = selected_row(source)
     one_row = (cache.get("rows") or {}).get("row") is not None
     if selection_cache is not None:
         for key in ("params_file", "head") if one_row else ("params_file", "n_rows", "head"):
@@ -89,6 +90,7 @@ def generated_cell(cache: dict, selection_cache: dict | None = None) -> dict:
         "selected_row": i,
         "selection_score": selection[i],
         "selection_examples": split["n_examples"],
+        "selection_race": (source.get("race") or {}).get("first", 0),
         "selection_seed": split.get("seed"),
         "selection_from": split.get("pool", "train"),
         "n_candidates": len(selection),

@@ -21,9 +21,9 @@ value given). Every setting that changes an artifact is a part of its path:
       SC/n{n}/layers-{layers}/norm-{norm}/                     SG
         SG/pdiff/autoencoder/{task}/recon{_scores,}.json       reconstructions
         SG/{kind}/cond-{condition}/{sampler}/{task}/           SCORED: candidate_scores.json (scoring.dev_all_candidates)
-          SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}/          SELECTED: selection_scores.json, selected_scores.json, generated.json
+          SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ SELECTED: selection_scores.json, selected_scores.json, generated.json
             SELECTED/from-{source}/cross{_scores,}.json        cross-task check
-    R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}/ the selected candidate as a PEFT folder
+    R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ the selected candidate (PEFT folder)
     R/tables/{table}.{csv,md}
     R/logs/{rule}/{tag}.log, R/benchmarks/{rule}/{tag}.tsv
 """
@@ -36,7 +36,7 @@ _FIELD = re.compile(r"\{([A-Za-z_]+)\}")
 
 GEN_PART = "{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}"
 DRAW_PART = "{kind}/cond-{condition}/{sampler}"
-SEL_PART = "sel{sel_n}-seed{sel_seed}{sel_pool}"
+SEL_PART = "sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}"
 
 # Log / benchmark file names: the job's wildcards flattened.
 TAG_TASK = "{backbone}_r{rank}_{task}"
@@ -54,17 +54,18 @@ def fill(pattern: str, **values) -> str:
     return _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern)
 
 
-def selection_part(size: int, seed: int, pool: str = "train") -> str:
-    """``sel{size}-seed{seed}``, plus ``-heldout`` when drawn from what fine-tuning left out."""
-    return f"sel{size}-seed{seed}" + ("-heldout" if pool == "heldout" else "")
+def selection_part(size: int, seed: int, pool: str = "train", race: int = 0) -> str:
+    """``sel{size}-seed{seed}``, plus ``-heldout`` when drawn from what fine-tuning left out, plus
+    ``-race{first}`` when selected by successive halving from the first `first` examples."""
+    return f"sel{size}-seed{seed}" + ("-heldout" if pool == "heldout" else "") + (f"-race{race}" if race else "")
 
 
 def selection_wildcards(part: str) -> dict:
-    """The inverse of `selection_part`, as the wildcards sel_n / sel_seed / sel_pool."""
-    m = re.fullmatch(r"sel(\d+)-seed(\d+)(-heldout)?", part)
+    """The inverse of `selection_part`, as the wildcards sel_n / sel_seed / sel_pool / sel_race."""
+    m = re.fullmatch(r"sel(\d+)-seed(\d+)(-heldout)?(-race[1-9]\d*)?", part)
     if not m:
         raise ValueError(f"not a selection path part: {part!r} (expected e.g. 'sel1000-seed0')")
-    return {"sel_n": m.group(1), "sel_seed": m.group(2), "sel_pool": m.group(3) or ""}
+    return {"sel_n": m.group(1), "sel_seed": m.group(2), "sel_pool": m.group(3) or "", "sel_race": m.group(4) or ""}
 
 
 class Paths:

@@ -26,7 +26,7 @@ ABLATION_TITLES = {
 def selection_dir(config: dict) -> str:
     """``sel{k}-seed{s}[-heldout]``: the selection split of the (validated) config's `scoring`."""
     s = config["scoring"]
-    return selection_part(s["selection_examples"], s["selection_seed"], s["selection_from"])
+    return selection_part(s["selection_examples"], s["selection_seed"], s["selection_from"], s["selection_race"])
 
 
 def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:

@@ -33,8 +33,9 @@ from condpdiff.params.paramfile import ParamSet, require_same_layout
 from condpdiff.pipeline.artifacts import SCORES_FORMAT, artifact_error, load_json
 from condpdiff.pipeline.names import HEADS, SELECTION_FROM
 from condpdiff.text.metrics import HIGHER_IS_BETTER
+from condpdiff.text.race import race
 from condpdiff.text.tasks import Task, load_task_file
-from condpdiff.util.ranking import best_index
+from condpdiff.util.ranking import selected_row
 
 log = logging.getLogger("condpdiff.text.score")
 
@@ -115,6 +116,7 @@ class Scorer:
         base = bb.load_base_model(model_path, task.num_labels)
         self.model = bb.wrap_lora(base, rank, alpha, target_modules, dropout=0.0).to(self.device).eval()
         self.amp = evaluation.autocast_dtype(self.cfg.mixed_precision, self.device)
+        self.examples = splits
         self.encoded = {s: evaluation.encode(self.tokenizer, ex, self.cfg.max_length) for s, ex in splits.items()}
         self.padded = {
             s: evaluation.pad_batches(self.tokenizer, enc, self.cfg.batch_size, self.device)
@@ -165,9 +167,14 @@ def last_checkpoint_head(harvest: ParamSet) -> dict[str, torch.Tensor]:
 
 
 def score_file(
-    scorer: Scorer, pset: ParamSet, source: str, head_mode: str = "file", harvest: ParamSet | None = None
+    scorer: Scorer, pset: ParamSet, source: str, head_mode: str = "file", harvest: ParamSet | None = None,
+    race_first: int = 0,
 ) -> dict:
-    """Score every row of `pset` and return the score cache (see module docstring)."""
+    """Score every row of `pset` and return the score cache (see module docstring).
+
+    ``race_first`` > 0: select by successive halving on the selection split instead of scoring
+    every row on all of it (``text.race``); the cache then holds ``race`` with the winner.
+    """
     if head_mode not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head_mode!r}")
     head = None
@@ -176,7 +183,14 @@ def score_file(
             raise ValueError("head 'last_checkpoint' needs the harvest file (--harvest)")
         head = last_checkpoint_head(harvest)
     t0 = time.time()
-    scores = scorer.score_paramset(pset, head)
+    race_record = None
+    if race_first > 0:
+        if list(scorer.encoded) != ["selection"]:
+            raise ValueError(f"a race scores the selection split alone, not {list(scorer.encoded)}")
+        rows, race_record = race(scorer, pset, head, race_first)
+        scores = {"selection": rows}
+    else:
+        scores = scorer.score_paramset(pset, head)
     seconds = time.time() - t0
     dev = scorer.device
     return {
@@ -201,6 +215,7 @@ def score_file(
             for s, n in scorer.split_sizes.items()
         },
         "scores": scores,
+        **({"race": race_record} if race_record is not None else {}),
         "seconds": round(seconds, 3),
         "seconds_per_row": round(seconds / max(pset.n, 1), 4),
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
@@ -226,6 +241,12 @@ def main(argv=None) -> None:
         "--best-of",
         default=None,
         help="score one row: the best on the selection split of this score cache (the selected candidate)",
+    )
+    p.add_argument(
+        "--race",
+        type=int,
+        default=0,
+        help="select by successive halving starting from this many selection examples (0: score all on all)",
     )
     p.add_argument("--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last")
     p.add_argument("--harvest", default=None, help="harvest file (for --head last_checkpoint)")
@@ -256,8 +277,7 @@ def main(argv=None) -> None:
         if "selection" not in sel["scores"]:
             raise artifact_error(a.best_of, "score cache without the selection split", "scores['selection']",
                                  f"splits {sorted(sel['scores'])}")
-        values = [float(m["score"]) for m in sel["scores"]["selection"]]
-        row = best_index(values, bool(sel["higher_is_better"]))
+        row = selected_row(sel)
         if not 0 <= row < pset.n:
             raise SystemExit(f"{a.best_of}: selected row {row} is not a row of {a.params} ({pset.n} rows)")
         pset = pset.select([row])
@@ -277,7 +297,7 @@ def main(argv=None) -> None:
     log.info("task %s: %d rows; splits %s", task.name, pset.n, {s: len(e) for s, e in splits.items()})
     scorer = Scorer(a.model, task, a.rank, a.alpha, a.target_modules, splits, cfg)
     try:
-        cache = score_file(scorer, pset, a.params, a.head, harvest)
+        cache = score_file(scorer, pset, a.params, a.head, harvest, a.race)
     except KeyError as e:  # LoRA tensor names of another backbone
         raise artifact_error(a.params, f"LoRA weights that do not fit backbone {a.model} at rank {a.rank}",
                              "the backbone's LoRA tensors", str(e)) from None

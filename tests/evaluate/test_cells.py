@@ -7,6 +7,7 @@ import math
 import pytest
 
 from condpdiff.evaluate import cells
+from condpdiff.util import ranking
 from condpdiff.evaluate.cells import best_index, cross_cell, generated_cell, original_cell, recon_cell, soup_cell
 from condpdiff.pipeline.artifacts import SCORES_FORMAT
 
@@ -71,7 +72,7 @@ def test_selection_sees_selection_scores_only(monkeypatch):
         seen.append(list(values))
         return best_index(values, higher_is_better)
 
-    monkeypatch.setattr(cells, "best_index", spy)
+    monkeypatch.setattr(ranking, "best_index", spy)  # what the selection of a row calls
     dev = cache(sel=[], dev=[99.0, 60.0, 95.0, 98.0], params_file="c", n_rows=4, head="file")
     del dev["scores"]["selection"]
     dev["scores"]["dev"] = DevSpy(dev["scores"]["dev"])

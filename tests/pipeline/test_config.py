@@ -190,7 +190,7 @@ def test_schema_defaults_equal_the_dataclass_defaults(section):
 
 
 # Scoring keys the workflow consumes itself (paths, rule choice), not ScoringConfig flags.
-WORKFLOW_ONLY = {"scoring": {"harvest_every", "head", "merge_full_model", "dev_all_candidates"}}
+WORKFLOW_ONLY = {"scoring": {"harvest_every", "head", "merge_full_model", "dev_all_candidates", "selection_race"}}
 
 
 @pytest.mark.parametrize("section", ["scoring", "sampling", "conditions", "finetune", "autoencoder", "diffusion"])

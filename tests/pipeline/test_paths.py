@@ -17,7 +17,7 @@ SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition
            "selection": "sel64-seed0"}  # fmt: skip
 # The wildcards the workflow constrains (workflow/rules/common.smk: wildcard_constraints).
 CONSTRAINED = {"backbone", "task", "source", "synthetic", "rank", "n", "layers", "norm", "kind", "condition",
-               "sampler", "sel_n", "sel_seed", "sel_pool", "table"}  # fmt: skip
+               "sampler", "sel_n", "sel_seed", "sel_pool", "sel_race", "table"}  # fmt: skip
 
 
 def test_fill_replaces_only_the_named_wildcards():
@@ -51,21 +51,27 @@ def test_every_pattern_uses_constrained_wildcards_only():
     for tag in [v for k, v in vars(paths).items() if k.startswith("TAG_")]:
         found |= set(re.findall(r"\{([A-Za-z_]+)\}", tag))
     assert found <= CONSTRAINED, found - CONSTRAINED
-    assert {"kind", "sel_n", "sel_pool", "source"} <= found
+    assert {"kind", "sel_n", "sel_pool", "sel_race", "source"} <= found
 
 
 @pytest.mark.parametrize(
-    "size, seed, pool, part",
-    [(1000, 0, "train", "sel1000-seed0"), (64, 3, "heldout", "sel64-seed3-heldout"), (5, 12, "train", "sel5-seed12")],
-)
-def test_selection_part_round_trip(size, seed, pool, part):
-    assert selection_part(size, seed, pool) == part
+    "size, seed, pool, race, part",
+    [(1000, 0, "train", 0, "sel1000-seed0"), (64, 3, "heldout", 0, "sel64-seed3-heldout"),
+     (5, 12, "train", 0, "sel5-seed12"), (1000, 0, "train", 125, "sel1000-seed0-race125"),
+     (1000, 1, "heldout", 50, "sel1000-seed1-heldout-race50")],
+)  # fmt: skip
+def test_selection_part_round_trip(size, seed, pool, race, part):
+    assert selection_part(size, seed, pool, race) == part
     w = selection_wildcards(part)
-    assert w == {"sel_n": str(size), "sel_seed": str(seed), "sel_pool": "-heldout" if pool == "heldout" else ""}
+    assert w == {"sel_n": str(size), "sel_seed": str(seed), "sel_pool": "-heldout" if pool == "heldout" else "",
+                 "sel_race": f"-race{race}" if race else ""}  # fmt: skip
     assert fill(SEL_PART, **w) == part  # the wildcards rebuild the path part the rules match
 
 
-@pytest.mark.parametrize("bad", ["sel1000", "sel-1-seed0", "sel10-seed0-dev", "1000-seed0", "sel10-seed0/"])
+@pytest.mark.parametrize(
+    "bad", ["sel1000", "sel-1-seed0", "sel10-seed0-dev", "1000-seed0", "sel10-seed0/", "sel10-seed0-race0",
+            "sel10-seed0-race5-heldout"]
+)  # fmt: skip
 def test_selection_wildcards_refuse_other_text(bad):
     with pytest.raises(ValueError, match="not a selection path part"):
         selection_wildcards(bad)
@@ -74,7 +80,7 @@ def test_selection_wildcards_refuse_other_text(bad):
 def test_cell_path_of_every_kind():
     P = Paths(R)
     gen = {**W, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
-           "sel_n": 64, "sel_seed": 0, "sel_pool": ""}  # fmt: skip
+           "sel_n": 64, "sel_seed": 0, "sel_pool": "", "sel_race": ""}  # fmt: skip
     expected = {
         "original": "res/scores/tiny/r1/n20/syn_topic/original.json",
         "soup": "res/scores/tiny/r1/n20/syn_topic/soup.json",

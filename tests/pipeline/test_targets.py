@@ -62,6 +62,9 @@ def test_selection_split_is_in_the_cell_path_not_in_the_flags(config):
     config["scoring"]["selection_from"] = "heldout"
     t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
     assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
+    config["scoring"]["selection_race"] = 125  # successive halving: another selection, another file
+    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
+    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout-race125/generated.json")
     with pytest.raises(ValueError, match="selection split"):
         cell_path("R", "generated", "tiny", 1, "syn_topic", SETTING)
 

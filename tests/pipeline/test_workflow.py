@@ -55,7 +55,7 @@ def dry_run(tmp_path_factory):
     path.write_text(yaml.safe_dump(config))
     adapter = Paths(config["results_dir"]).adapter(
         backbone="tiny", rank=1, n=20, layers="all", norm="task", kind="pdiff", condition="onehot",
-        sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="",
+        sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="", sel_race="",
     )  # fmt: skip
     out = snakemake("all", adapter, "-n", "--configfile", str(path), "--quiet", "rules",
                     env={"PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip

@@ -177,6 +177,30 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     gen_best = json.loads((tmp_path / "gen_best.json").read_text())
     assert (gen_best["score"], gen_best["selected_row"]) == (cell["score"], cell["selected_row"])
 
+    # selection by successive halving: first 10 of the 40 selection examples, then 20, then 40
+    score.main([*common, "--splits", "selection", "--race", "10", "--out", str(tmp_path / "race.json")])
+    raced = json.loads((tmp_path / "race.json").read_text())
+    rounds = raced["race"]["rounds"]
+    assert [r["examples"] for r in rounds] == [10, 20] and [len(r["alive"]) for r in rounds] == [3, 2]
+    assert raced["race"]["example_evaluations"] == 10 + 20 + 20 < raced["race"]["full_split_evaluations"] == 120
+    assert sorted(row["n_examples"] for row in raced["scores"]["selection"]) == [10, 20, 20]
+    winner = raced["race"]["winner"]
+    assert winner in rounds[1]["alive"] and raced["scores"]["selection"][winner]["n_examples"] == 20
+    # a first slice as large as the split is one round over all of it: the same scores as scoring every row
+    score.main([*common, "--splits", "selection", "--race", "40", "--out", str(tmp_path / "race40.json")])
+    one_round = json.loads((tmp_path / "race40.json").read_text())
+    assert [r["score"] for r in one_round["scores"]["selection"]] == pytest.approx(
+        [r["score"] for r in cache["scores"]["selection"]]
+    )
+    assert one_round["race"]["winner"] == cells.best_index([r["score"] for r in cache["scores"]["selection"]])
+    cells.main(
+        ["generated", "--scores", str(tmp_path / "scores.json"), "--selection", str(tmp_path / "race.json"),
+         "--out", str(tmp_path / "gen_race.json")]
+    )  # fmt: skip
+    gen_race = json.loads((tmp_path / "gen_race.json").read_text())
+    assert gen_race["selected_row"] == winner and gen_race["selection_race"] == 10
+    assert gen_race["score"] == cache["scores"]["dev"][winner]["score"]
+
     # every k-th row counted back from the last one
     score.main([*common, "--splits", "dev", "--every", "2", "--out", str(tmp_path / "every.json")])
     every = json.loads((tmp_path / "every.json").read_text())

@@ -53,6 +53,7 @@ wildcard_constraints:
     sel_n=r"\d+",
     sel_seed=r"\d+",
     sel_pool="(-heldout)?",
+    sel_race=r"(-race[1-9]\d*)?",
     table=names.alternatives(names.TABLES),
 
 
@@ -121,7 +122,8 @@ def score_inputs(params, **extra):
 
 def score_args(splits, head=None, extra=""):
     """The arguments of condpdiff.text.score: backbone/task/LoRA, scoring settings, head and
-    `extra`, formatted with the job's wildcards, ``input`` and ``pool`` (the selection pool).
+    `extra`, formatted with the job's wildcards, ``input``, ``pool`` (the selection pool) and
+    ``race`` (the first slice of a successive-halving selection, 0 for none).
     """
     flags = settings.scoring_flags(config, splits)
     head = head or config["scoring"]["head"]
@@ -129,7 +131,9 @@ def score_args(splits, head=None, extra=""):
     def args(wildcards, input):
         w = dict(wildcards.items())
         pool = "heldout" if w.get("sel_pool") else "train"
-        return f"{text_args(wildcards)} {flags} --head {head} {extra.format(**w, input=input, pool=pool)}"
+        race = int(w["sel_race"][len("-race") :]) if w.get("sel_race") else 0
+        more = extra.format(**w, input=input, pool=pool, race=race)
+        return f"{text_args(wildcards)} {flags} --head {head} {more}"
 
     return args
 

@@ -188,7 +188,9 @@ rule score_candidates:
 
 rule score_selection:
     """The candidates on the selection split: sel_n training examples drawn with sel_seed;
-    sel_pool "-heldout": drawn only from the training examples fine-tuning left out."""
+    sel_pool "-heldout": drawn only from the training examples fine-tuning left out; sel_race
+    "-race{m}": selection by successive halving from the first m examples (text.race).
+    """
     input:
         **score_inputs(P.candidates(), finetune_summary=P.finetune_summary()),
     output:
@@ -206,7 +208,7 @@ rule score_selection:
         args=score_args(
             ["selection"],
             extra="--selection-examples {sel_n} --selection-seed {sel_seed}"
-            " --selection-from {pool} --finetune-summary {input.finetune_summary}",
+            " --selection-from {pool} --race {race} --finetune-summary {input.finetune_summary}",
         ),
         code=code("text.score"),
     shell:
