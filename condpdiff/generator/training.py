@@ -1,8 +1,8 @@
 """Pieces shared by the generator's training loops: device, optimiser + cosine schedule, bf16 window.
 
 docs/method.md section 3-4: AdamW with a cosine learning rate, bf16 autocast for the first 75% of the
-steps on GPU (full precision for the last quarter, where the loss is small and bf16 noise
-would dominate). CPU runs stay in float32.
+steps where bf16 is native, on a GPU or a CPU with AVX512-BF16 / AMX (full precision for the
+last quarter, where the loss is small and bf16 noise would dominate); elsewhere float32.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from condpdiff.pipeline.artifacts import stop_if_nonfinite, stop_if_nonfinite_params
+from condpdiff.util.precision import autocast_dtype
 
 CHECK_EVERY = 50  # steps between finite checks (each one syncs a GPU once)
 
@@ -38,9 +39,10 @@ def optimiser_and_schedule(params, lr: float, weight_decay: float, steps: int, w
 
 
 def autocast(device: torch.device, step: int, total: int, bf16_fraction: float):
-    """bf16 autocast while ``step < bf16_fraction * total`` on a CUDA device, else a no-op."""
-    if device.type == "cuda" and step < bf16_fraction * total:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bf16 autocast while ``step < bf16_fraction * total`` where bf16 is native (a GPU that has
+    it, a CPU with AVX512-BF16 / AMX: ``util.precision``), else a no-op (fp32)."""
+    if step < bf16_fraction * total and autocast_dtype("auto", device) == torch.bfloat16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

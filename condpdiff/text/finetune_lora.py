@@ -20,6 +20,7 @@ from tqdm import tqdm
 from condpdiff.text import backbone as bb
 from condpdiff.text.args import add_backbone_task_args
 from condpdiff.util import cli
+from condpdiff.util.precision import autocast_dtype
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
 from condpdiff.util.atomic import write_json
@@ -44,7 +45,7 @@ class FinetuneConfig:
     harvest_last: int = 150
     max_train_examples: Optional[int] = None
     max_dev_examples: Optional[int] = None
-    mixed_precision: str = "auto"  # auto (bf16 on a GPU that has it) | no | fp16 | bf16; never on CPU
+    mixed_precision: str = "auto"  # auto (bf16 on a GPU or a CPU that has it, see util.precision) | no | fp16 | bf16
     eval_batch_size: int = 128
 
 
@@ -79,7 +80,7 @@ def finetune(
     from transformers import get_linear_schedule_with_warmup
 
     sched = get_linear_schedule_with_warmup(optim, int(cfg.warmup_ratio * total), total)
-    amp = evaluation.autocast_dtype(cfg.mixed_precision, device)
+    amp = autocast_dtype(cfg.mixed_precision, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
 
     lora0, head0 = bb.split_state_dict(model)

@@ -24,15 +24,6 @@ class Encoded:
         return len(self.features)
 
 
-def autocast_dtype(mode: str, device: torch.device):
-    """The autocast dtype for `mode` on `device`; mixed precision is a GPU-only setting."""
-    if device.type != "cuda" or mode == "no":
-        return None
-    if mode == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}[mode]
-
-
 def encode(tokenizer, examples: Examples, max_length: int, sort_by_length: bool = True) -> Encoded:
     columns = list(zip(*examples.texts)) if len(examples) else [[]]
     enc = tokenizer(*columns, truncation=True, max_length=max_length)

@@ -26,6 +26,7 @@ import torch
 from condpdiff.text import backbone as bb
 from condpdiff.text.args import add_backbone_task_args
 from condpdiff.util import cli
+from condpdiff.util.precision import autocast_dtype
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
 from condpdiff.util.atomic import write_json
@@ -51,7 +52,7 @@ class ScoringConfig:
     max_length: int = 128
     max_dev_examples: Optional[int] = None  # the same cap (and seed) as fine-tuning's dev evaluation
     dev_seed: int = 42
-    mixed_precision: str = "no"  # no | auto | fp16 | bf16 (GPU only; "no" gives exact float32 scores)
+    mixed_precision: str = "no"  # no (exact float32 scores) | auto (bf16 where native, util.precision) | fp16 | bf16
 
 
 def load_splits(
@@ -115,7 +116,7 @@ class Scorer:
         self.tokenizer = bb.load_tokenizer(model_path)
         base = bb.load_base_model(model_path, task.num_labels)
         self.model = bb.wrap_lora(base, rank, alpha, target_modules, dropout=0.0).to(self.device).eval()
-        self.amp = evaluation.autocast_dtype(self.cfg.mixed_precision, self.device)
+        self.amp = autocast_dtype(self.cfg.mixed_precision, self.device)
         self.examples = splits
         self.encoded = {s: evaluation.encode(self.tokenizer, ex, self.cfg.max_length) for s, ex in splits.items()}
         self.padded = {
