@@ -16,9 +16,21 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/text.smk"
+
+
+if config.get("tasks"):
+
+    include: "workflow/rules/text.smk"
+
+
 include: "workflow/rules/generator.smk"
 include: "workflow/rules/evaluate.smk"
+
+
+if config.get("image"):
+
+    include: "workflow/rules/image_common.smk"
+    include: "workflow/rules/image.smk"
 
 
 rule all:

@@ -1,8 +1,13 @@
-"""The condition file: one condition vector for one task (or style), with how it was made.
+"""The condition file: one task's (or style's) condition, with how it was made.
 
-A condition file is a safetensors file with ``embedding`` float32 [D] and string metadata
+A condition file is a safetensors file with ``embedding`` and string metadata
 (format, condition, encoder, text, projection, task). ``projection`` tells the generator how
-to take the vector in: ``mlp`` (an MLP over it) or ``table`` (a trainable table over a one-hot).
+to take the embedding in, and fixes its shape:
+
+- ``mlp``: a vector [D], through an MLP;
+- ``table``: a one-hot vector [D], through a trainable embedding table;
+- ``conv``: image feature maps [n_images, C, h, w], one per train image of a style, through a
+  small trainable conv projector (the diffusion model sees one of the maps per row).
 """
 
 from __future__ import annotations
@@ -16,21 +21,44 @@ from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safe
 from condpdiff.util.atomic import save_safetensors
 
 FORMAT = "condpdiff-condition/1"
+VECTOR_PROJECTIONS = ("mlp", "table")  # embedding [D]
+MAP_PROJECTIONS = ("conv",)  # embedding [n_images, C, h, w]
+PROJECTIONS = VECTOR_PROJECTIONS + MAP_PROJECTIONS
+
+
+def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | None:
+    """(what was expected, what was found) if an embedding of `shape` does not fit `projection`, else None."""
+    if projection not in PROJECTIONS:
+        return f"a projection in {PROJECTIONS}", repr(projection)
+    if projection in MAP_PROJECTIONS:
+        if len(shape) != 4 or 0 in shape:
+            return f"feature maps [n_images, C, h, w] for projection {projection!r}", f"shape {list(shape)}"
+    elif len(shape) != 1 or 0 in shape:
+        return f"a vector [D] for projection {projection!r}", f"shape {list(shape)}"
+    return None
 
 
 @dataclass
 class Condition:
     name: str  # e.g. clip-twoshot
-    embedding: torch.Tensor  # [D] float32
+    embedding: torch.Tensor  # [D] float32 (mlp, table) or [n_images, C, h, w] float32 (conv)
     task: str
     encoder: str
     text: str = ""
-    projection: str = "mlp"  # how the diffusion model takes it in: mlp | table
+    projection: str = "mlp"  # how the diffusion model takes it in: mlp | table | conv
 
     def save(self, path: str | Path) -> None:
         meta = {"format": FORMAT, "condition": self.name, "task": self.task, "encoder": self.encoder,
                 "text": self.text, "projection": self.projection}
-        save_safetensors(path, {"embedding": self.embedding.float().reshape(-1)}, meta)
+        if self.projection in MAP_PROJECTIONS:
+            emb = self.embedding.float().contiguous()
+        else:
+            emb = self.embedding.float().reshape(-1)
+        problem = shape_problem(self.projection, tuple(emb.shape))
+        if problem:
+            raise ValueError(f"{path}: condition {self.name!r} of {self.task!r} cannot be saved: "
+                             f"expected {problem[0]}, found {problem[1]}")
+        save_safetensors(path, {"embedding": emb}, meta)
 
 
 def load_condition(path: str | Path) -> Condition:
@@ -40,8 +68,11 @@ def load_condition(path: str | Path) -> Condition:
     missing = [k for k in ("condition", "task", "encoder") if k not in meta]
     if missing:
         raise artifact_error(path, "condition file with incomplete metadata", "condition, task, encoder", f"no {missing}")
-    if emb.ndim != 1 or emb.numel() == 0:
-        raise artifact_error(path, "condition embedding of the wrong shape", "a vector [D]", f"shape {list(emb.shape)}")
+    projection = meta.get("projection", "mlp")
+    problem = shape_problem(projection, tuple(emb.shape))
+    if problem:
+        what = "condition file with an unknown projection" if projection not in PROJECTIONS \
+            else "condition embedding of the wrong shape"
+        raise artifact_error(path, what, *problem)
     check_finite(emb, path, "embedding")
-    return Condition(meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""),
-                     meta.get("projection", "mlp"))
+    return Condition(meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""), projection)

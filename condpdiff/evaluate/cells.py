@@ -22,11 +22,10 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from condpdiff.pipeline.artifacts import SCORES_FORMAT, load_json
+from condpdiff.pipeline.artifacts import CELL_FORMAT, SCORES_FORMAT, load_json
 from condpdiff.util.ranking import best_index, selected_row
 from condpdiff.util.atomic import write_json
 
-CELL_FORMAT = "condpdiff-cell/1"
 SCORE_KEYS = ("task", "metric", "higher_is_better", "scores", "steps")
 
 
@@ -158,6 +157,14 @@ def soup_cell(cache: dict) -> dict:
     return {**_base(cache, "soup"), "score": float(dev[0]["score"]), "metrics": dict(dev[0]), "n": cache["info"].get("soup_of")}
 
 
+def nolora_cell(cache: dict) -> dict:
+    """The one scored row of a no-LoRA cache (the base model alone; image branch)."""
+    dev = cache["scores"]["dev"]
+    if len(dev) != 1:
+        raise ValueError(f"a no-LoRA cache scores one row (the base model), this one {len(dev)}")
+    return {**_base(cache, "nolora"), "score": float(dev[0]["score"]), "metrics": dict(dev[0])}
+
+
 def cross_cell(cache: dict) -> dict:
     """One task's selected generated LoRA scored on another task (cross-task condition check)."""
     dev = cache["scores"]["dev"]
@@ -174,7 +181,7 @@ def cross_cell(cache: dict) -> dict:
     }
 
 
-CELLS = {"cross": cross_cell, "generated": generated_cell, "original": original_cell, "recon": recon_cell, "soup": soup_cell}
+CELLS = {"cross": cross_cell, "generated": generated_cell, "nolora": nolora_cell, "original": original_cell, "recon": recon_cell, "soup": soup_cell}
 
 
 def main(argv=None) -> None:

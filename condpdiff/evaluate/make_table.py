@@ -63,6 +63,8 @@ def build(spec: dict) -> tuple[pd.DataFrame, dict[str, bool]]:
 def _bold_positions(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> set[tuple[int, str, str]]:
     """(row index, task, column) of every value shown in bold."""
     kind, columns, out = spec.get("kind", "plain"), spec["columns"], set()
+    if not spec.get("bold", True):
+        return out
     for task in spec["tasks"]:
         higher = direction.get(task, True)
         if kind == "plain":
@@ -93,8 +95,9 @@ def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> 
     return out
 
 
-def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int = 1) -> str:
+def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
     tasks, columns = spec["tasks"], spec["columns"]
+    digits = spec.get("digits", 1) if digits is None else digits
     label_cols = [c for c in df.columns if "/" not in c]
     bold = _bold_positions(df, spec, direction)
 
@@ -107,8 +110,8 @@ def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits
         shown[task] = [" / ".join(fmt(i, task, c, r[f"{task}/{c}"]) for c in columns) for i, r in df.iterrows()]
     title = spec.get("title", spec.get("name", "table"))
     ways = sorted({"higher" if h else "lower" for h in direction.values()})
-    better = f"; {' or '.join(ways)} is better, best in bold" if ways else ""
-    legend = "cells: " + " / ".join(columns) + f" (dev{better})"
+    better = f"; {' or '.join(ways)} is better, best in bold" if ways and spec.get("bold", True) else ""
+    legend = "cells: " + " / ".join(columns) + f" ({spec.get('scored_on', 'dev')}{better})"
     note = f"\n{spec['note']}\n" if spec.get("note") else ""
     text = f"## {title}\n\n{legend}\n{note}\n{shown.to_markdown(index=False)}\n"
     if spec.get("kind") == "cross":

@@ -137,22 +137,27 @@ def build_tiny_pipeline(cfg: TinyPixArtConfig = TinyPixArtConfig(), seed: int = 
                               tokenizer=tokenizer, scheduler=scheduler))
 
 
-def load_components(model: str, dtype: torch.dtype = torch.float32) -> dict:
-    """The five PixArt-alpha components of a hub id or local folder (one subfolder each)."""
+def load_components(model: str, dtype: torch.dtype = torch.float32, text_encoder: bool = True) -> dict:
+    """The five PixArt-alpha components of a hub id or local folder (one subfolder each).
+
+    ``text_encoder=False`` skips the T5 encoder and its tokenizer (both ``None``; T5-XXL is 4.3B
+    parameters): for jobs that read cached prompt embeddings (``image.prompts``) instead.
+    """
     from pathlib import Path
 
     from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, PixArtTransformer2DModel
     from transformers import AutoTokenizer, T5EncoderModel
 
+    needed = SUBFOLDERS if text_encoder else ("transformer", "vae", "scheduler")
     if Path(model).exists():
-        missing = [s for s in SUBFOLDERS if not (Path(model) / s).is_dir()]
+        missing = [s for s in needed if not (Path(model) / s).is_dir()]
         if missing:
-            raise ValueError(f"{model}: expected the subfolders {', '.join(SUBFOLDERS)}; missing {', '.join(missing)}")
+            raise ValueError(f"{model}: expected the subfolders {', '.join(needed)}; missing {', '.join(missing)}")
     return dict(
         transformer=PixArtTransformer2DModel.from_pretrained(model, subfolder="transformer", torch_dtype=dtype),
         vae=AutoencoderKL.from_pretrained(model, subfolder="vae", torch_dtype=dtype),
-        text_encoder=T5EncoderModel.from_pretrained(model, subfolder="text_encoder", dtype=dtype),
-        tokenizer=AutoTokenizer.from_pretrained(model, subfolder="tokenizer"),
+        text_encoder=T5EncoderModel.from_pretrained(model, subfolder="text_encoder", dtype=dtype) if text_encoder else None,
+        tokenizer=AutoTokenizer.from_pretrained(model, subfolder="tokenizer") if text_encoder else None,
         scheduler=DPMSolverMultistepScheduler.from_pretrained(model, subfolder="scheduler"),
     )
 

@@ -93,6 +93,38 @@ def split_style(images: list[Path], n_reference: int, seed: int, min_train: int 
     return train, reference
 
 
+def prefix_group(path: Path) -> str:
+    """The group of an image under ``group_by: prefix``: its file stem up to the last '_'."""
+    stem = Path(path).stem
+    return stem.rsplit("_", 1)[0] if "_" in stem else stem
+
+
+def split_style_groups(images: list[Path], n_reference: int, seed: int, group_of, min_train: int = 1
+                       ) -> tuple[list[Path], list[Path]]:
+    """Like `split_style`, but images of one group (``group_of(path)``) stay on one side.
+
+    Groups are drawn in a seeded order into the reference set until it holds at least
+    `n_reference` images; the rest train. For crops of one photo half, say: two crops of the
+    same half overlap in pixels, so they must not be split between train and reference.
+    """
+    groups: dict[str, list[Path]] = {}
+    for p in sorted(Path(p) for p in images):
+        groups.setdefault(group_of(p), []).append(p)
+    if len(groups) < 2:
+        raise ValueError(f"split by group needs at least two groups, found {list(groups)[:3]}")
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    reference: list[Path] = []
+    for k in keys:
+        if len(reference) >= n_reference:
+            break
+        reference += groups[k]
+    train = sorted(set(map(Path, images)) - set(reference))
+    if len(train) < min_train:
+        raise ValueError(f"split by group leaves {len(train)} train images (needs {min_train}): lower n_reference")
+    return train, sorted(reference)
+
+
 def split_style_folder(folder: str | Path, split: StyleSplit) -> tuple[list[Path], list[Path]]:
     """`list_images` + `split_style` for one style folder."""
     return split_style(list_images(folder, min_count=split.needed), split.n_reference, split.seed, split.min_train)

@@ -38,6 +38,7 @@ _RULES = [
 # The score cache: one JSON per scored parameter file, written by a domain's scoring step
 # (text.score) and read by evaluate.cells.
 SCORES_FORMAT = "condpdiff-scores/1"
+CELL_FORMAT = "condpdiff-cell/1"
 
 
 class ArtifactError(ValueError):

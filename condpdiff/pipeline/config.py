@@ -31,6 +31,7 @@ def load_schema(schema_path: str | Path) -> dict:
     defs = schema["$defs"]
     defs["norm"]["enum"] = list(names.NORMS)
     defs["condition"]["enum"] = list(names.CONDITIONS)
+    defs["image_condition"]["enum"] = list(names.IMAGE_CONDITIONS)
     defs["generator_kind"]["enum"] = list(names.GENERATOR_KINDS)
     defs["table"]["enum"] = list(names.TABLES)
     defs["sampler"]["pattern"] = f"^({names.SAMPLER_RE})$"
@@ -57,6 +58,9 @@ def check_schema(config: dict, schema: dict) -> None:
         extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
         if extra and allowed:
             raise ConfigError(_dotted([*path, extra[0]]), f"unknown key (allowed here: {', '.join(allowed)})")
+    if err.validator == "dependentRequired":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        raise ConfigError(_dotted([*path, missing]), "required key is missing (the text branch needs it with 'tasks')")
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         raise ConfigError(_dotted([*path, missing]), "required key is missing")
@@ -70,6 +74,17 @@ def is_local_path(text: str) -> bool:
 
 def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) -> None:
     """What a schema cannot check. `task_lookup(name, config)` raises KeyError for an unknown task."""
+    if not config.get("tasks") and not config.get("image"):
+        raise ConfigError("tasks", "a config needs text tasks ('tasks' and its sections) or an 'image' section, or both")
+    if config.get("image"):
+        check_image(config)
+    for table in config.get("targets", []):
+        if table in names.IMAGE_TABLES and not config.get("image"):
+            raise ConfigError("targets", f"{table} is an image table: the config has no 'image' section")
+        if table not in names.IMAGE_TABLES and not config.get("tasks"):
+            raise ConfigError("targets", f"{table} is a text table: the config has no 'tasks'")
+    if not config.get("tasks"):
+        return
     for task in config["tasks"]:
         try:
             task_lookup(task, config)
@@ -102,9 +117,53 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
         raise ConfigError("ablations.backbone", f"{abl['backbone']!r} is not a key of 'backbones'")
 
 
+def check_image(config: dict) -> None:
+    """The image section's cross-field checks: folders, ranks, harvest sizes, style keys."""
+    img = config["image"]
+    clash = set(img["bases"]) & set(config.get("backbones") or {})
+    if clash:
+        raise ConfigError("image.bases", f"keys {sorted(clash)} are also text backbones: use distinct names")
+    for key, spec in img["bases"].items():
+        model = spec.get("model")
+        if model and is_local_path(model) and not Path(model).expanduser().is_dir():
+            raise ConfigError(f"image.bases.{key}.model", f"local folder {model!r} does not exist")
+    for key, spec in img["styles"].items():
+        folder = spec.get("folder")
+        if folder and not Path(folder).expanduser().is_dir():
+            raise ConfigError(f"image.styles.{key}.folder", f"folder {folder!r} does not exist")
+    alphas = {str(k) for k in img["lora"]["alpha"]}
+    for rank in img["lora"]["ranks"]:
+        if str(rank) not in alphas:
+            raise ConfigError("image.lora.alpha", f"no alpha for rank {rank}")
+    ft = img["finetune"]
+    if img["generator"]["n"] > ft["harvest_last"]:
+        raise ConfigError("image.generator.n", f"n={img['generator']['n']} exceeds image.finetune.harvest_last={ft['harvest_last']}")
+    if ft["steps"] < ft["harvest_last"] * ft["harvest_every"]:
+        raise ConfigError("image.finetune.steps", f"{ft['steps']} steps cannot hold harvest_last x harvest_every = "
+                          f"{ft['harvest_last']} x {ft['harvest_every']} checkpoints")
+    if len(img["styles"]) < 2:
+        raise ConfigError("image.styles", "the generator needs at least two styles")
+
+
+def fill_defaults(config: dict, schema: dict) -> None:
+    """Fill in the schema's defaults in place, as Snakemake's ``validate(set_default=True)`` does."""
+    base = jsonschema.Draft202012Validator
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(key, sub["default"])
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    jsonschema.validators.extend(base, {"properties": set_defaults})(schema).validate(config)
+
+
 def check(config: dict, schema_path: str | Path, task_lookup: Callable[[str, dict], object]) -> dict:
-    """Schema, then semantics; returns the schema (with names filled in) for Snakemake's validate()."""
+    """Schema, then the schema's defaults filled in (as Snakemake's validate() does in the
+    workflow), then semantics; returns the schema (with names filled in)."""
     schema = load_schema(schema_path)
     check_schema(config, schema)
+    fill_defaults(config, schema)
     check_semantics(config, task_lookup)
     return schema

@@ -4,6 +4,7 @@ constraints and the entry points' choices are all built from these lists."""
 GENERATOR_KINDS = ("pdiff",)
 NORMS = ("task", "batch", "none")
 CONDITIONS = ("clip-twoshot", "clip-desc", "sentence-twoshot", "sentence-desc", "onehot", "learnable")
+IMAGE_CONDITIONS = ("resnet18-image",)  # a frozen ResNet-18 over the style's train images + a trained projector
 SELECTION_FROM = ("train", "heldout")
 HEADS = ("last_checkpoint", "file")
 
@@ -17,7 +18,12 @@ TABLES = {
     "table_sampler": "sampler",
     "table_recon": None,
     "table_cross": None,
+    "table2": None,  # images: generated / original / soup / no-LoRA FID per style
+    "table2_cross": None,  # images: each style's generated LoRA against every style's reference
+    "table2_noise": None,  # images: table2's arms at a second generation seed (FID noise)
+    "image_screen": None,  # images: each style's floor FID (train vs reference) and the base's FID to it
 }
+IMAGE_TABLES = ("table2", "table2_cross", "table2_noise", "image_screen")
 
 # Regular expressions of free-form path parts (anchored by Snakemake and by the schema's patterns).
 SAMPLER_RE = r"(ddpm|ddim)[1-9]\d*"
@@ -26,5 +32,5 @@ KEY_RE = r"[A-Za-z0-9_]+"
 
 
 def alternatives(names) -> str:
-    """``a|b|c``: a regular expression matching exactly one of `names`."""
-    return "|".join(names)
+    """``a|b|c``: a regular expression matching exactly one of `names` (none: matches nothing)."""
+    return "|".join(names) if names else "(?!)"

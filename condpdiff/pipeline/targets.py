@@ -63,6 +63,10 @@ def table_spec(config: dict, name: str) -> dict:
     """The spec condpdiff.evaluate.make_table reads for table `name`: rows, tasks, columns, cell files."""
     if name not in names.TABLES:
         raise ValueError(f"unknown table {name!r}: expected one of {list(names.TABLES)}")
+    if name in names.IMAGE_TABLES:
+        from condpdiff.pipeline.image_targets import image_table_spec
+
+        return image_table_spec(config, name)
     results, tasks = config["results_dir"], list(config["tasks"])
     sel = selection_dir(config)
     gen = {**config["generator"], "selection": sel}
@@ -146,4 +150,9 @@ def table_arg(config: dict, name: str) -> str:
 def all_targets(config: dict) -> list[str]:
     """The tables named in config `targets` (CSV + Markdown each)."""
     P = Paths(config["results_dir"])
-    return [P.table(ext, table=name) for name in config["targets"] for ext in ("csv", "md")]
+    out = [P.table(ext, table=name) for name in config["targets"] for ext in ("csv", "md")]
+    if "table2" in config["targets"]:
+        from condpdiff.pipeline.image_targets import figure_files
+
+        out += figure_files(config)
+    return out

@@ -29,12 +29,14 @@ def shipped_configs() -> list[str]:
 
 def load_shipped(name: str) -> dict:
     """A shipped config as the workflow sees it: an overlay (config/<folder>/x.yaml) goes on
-    config/demo_cpu.yaml, the config its header says it is run with (--configfile base overlay)."""
+    config/demo_cpu.yaml (image_* overlays on config/image_demo_cpu.yaml), the config its header
+    says it is run with (--configfile base overlay)."""
     from snakemake.utils import update_config
 
     config = yaml.safe_load((ROOT / "config" / name).read_text())
     if "/" in name:
-        base = yaml.safe_load((ROOT / "config/demo_cpu.yaml").read_text())
+        base_name = "image_demo_cpu.yaml" if Path(name).name.startswith("image_") else "demo_cpu.yaml"
+        base = yaml.safe_load((ROOT / "config" / base_name).read_text())
         update_config(base, config)
         config = base
     data = config.get("data", {})
@@ -69,7 +71,9 @@ def test_shipped_configs_are_valid(name):
         (lambda c: c["generator"].update(sampler="euler20"), "generator.sampler", "does not match"),
         (lambda c: c["generator"].update(layers="first"), "generator.layers", "does not match"),
         (lambda c: c["ablations"].update(condition=["onehot", "bar"]), "ablations.condition.1", "is not one of"),
-        (lambda c: c.update(targets=["table2"]), "targets.0", "is not one of"),
+        (lambda c: c.update(targets=["table9"]), "targets.0", "is not one of"),
+        (lambda c: c.update(targets=["table2"]), "targets", "is an image table"),
+        (lambda c: c.update(image={"bases": {}, "styles": {}}), "image.generator", "required key is missing"),
         (lambda c: c["scoring"].update(head="best"), "scoring.head", "is not one of"),
         (lambda c: c["scoring"].update(selection_from="dev"), "scoring.selection_from", "is not one of"),
         (lambda c: c.pop("generator"), "generator", "required key is missing"),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from condpdiff.pipeline import settings, targets
 from condpdiff.pipeline.targets import cell_path, selection_dir, table_files, table_spec
 
+ROOT = Path(__file__).resolve().parents[2]
 SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20"}
 
 
@@ -41,10 +45,14 @@ def test_specs_from_config(config):
 
 
 def test_every_table_name_has_a_spec(config):
-    from condpdiff.pipeline.names import TABLES
+    from condpdiff.pipeline.config import check
+    from condpdiff.pipeline.names import IMAGE_TABLES, TABLES
+    from condpdiff.text.tasks import get_task
 
+    image = yaml.safe_load((ROOT / "config/smoke_image.yaml").read_text())
+    check(image, ROOT / "workflow/schemas/config.schema.yaml", get_task)
     for name in TABLES:
-        spec = table_spec(config, name)
+        spec = table_spec(image if name in IMAGE_TABLES else config, name)
         assert spec["name"] == name and spec["kind"] in ("plain", "ablation", "cross") and table_files(spec)
     with pytest.raises(ValueError, match="unknown table 'table9'"):
         table_spec(config, "table9")

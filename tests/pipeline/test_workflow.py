@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from condpdiff.pipeline.names import TABLES
+from condpdiff.pipeline.names import IMAGE_TABLES, TABLES
+
+TEXT_TABLES = [t for t in TABLES if t not in IMAGE_TABLES]
 from condpdiff.pipeline.paths import Paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def dry_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dry_run")
     config = smoke()
     config["results_dir"] = str(tmp / "results")
-    config["targets"] = list(TABLES)
+    config["targets"] = TEXT_TABLES
     path = tmp / "smoke_all.yaml"
     path.write_text(yaml.safe_dump(config))
     adapter = Paths(config["results_dir"]).adapter(
@@ -98,11 +100,29 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
         "make_cross_cell": 6,
         "export_adapter": 1,
-        "make_table": len(TABLES),
+        "make_table": len(TEXT_TABLES),
         "all": 1,
     }, counts
     for old in ("norm_stats", "select_original", "select_candidate", "summarize_recon", "merge_adapter"):
         assert old not in counts
+
+
+def test_image_smoke_dry_run_lists_the_image_jobs(tmp_path):
+    """The image smoke: 3 styles, a tiny base built and pretrained by rules, every table2 arm,
+    the cross-style check and the screen; the text rules are not even loaded (no 'tasks')."""
+    config = yaml.safe_load((ROOT / "config/smoke_image.yaml").read_text())
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / "image.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = snakemake("-n", "--configfile", str(path), "--quiet", "rules")
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = job_counts(out.stdout)
+    styles = 3
+    assert counts["finetune_style_lora"] == styles and counts["pretrain_base"] == 1
+    assert counts["generate_candidate_images"] == styles and counts["score_selection_fid"] == styles
+    assert counts["extract_real_features"] == 2 * styles  # train (selection) and reference (reporting)
+    assert counts["score_cross_fid"] == styles * (styles - 1) and counts["render_figure"] == styles
+    assert counts["train_image_autoencoder"] == 1 and "finetune_lora" not in counts
 
 
 def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):

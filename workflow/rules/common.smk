@@ -33,7 +33,8 @@ validate(config, "../schemas/config.schema.yaml")
 check_semantics(config, get_task)
 
 P = Paths(config["results_dir"])
-TASKS = list(config["tasks"])
+TASKS = list(config.get("tasks") or [])
+IMAGE_BASES = list(config["image"]["bases"]) if config.get("image") else []
 GPU = 1 if config["use_gpu"] else 0
 RUNTIME = config["resources"]
 
@@ -48,7 +49,7 @@ wildcard_constraints:
     layers=names.LAYERS_RE,
     norm=names.alternatives(names.NORMS),
     kind=names.alternatives(names.GENERATOR_KINDS),
-    condition=names.alternatives(names.CONDITIONS),
+    condition=names.alternatives(names.CONDITIONS + names.IMAGE_CONDITIONS),
     sampler=names.SAMPLER_RE,
     sel_n=r"\d+",
     sel_seed=r"\d+",
@@ -86,10 +87,17 @@ def task_harvest(wildcards):
     )
 
 
+def members(wildcards):
+    """What a generator is trained on: the styles for an image base, else the text tasks."""
+    if wildcards.backbone in IMAGE_BASES:
+        return list(config["image"]["styles"])
+    return TASKS
+
+
 def all_harvests(wildcards):
     return [
         P.harvest(backbone=wildcards.backbone, rank=wildcards.rank, task=t)
-        for t in TASKS
+        for t in members(wildcards)
     ]
 
 

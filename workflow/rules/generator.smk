@@ -18,7 +18,7 @@ rule compute_norm_stats:
         runtime=30,
         mem_mb=8000,
     params:
-        tasks=" ".join(TASKS),
+        tasks=lambda w: " ".join(members(w)),
         code=code("params.compute_norm_stats"),
     shell:
         "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests} --tasks {params.tasks}"
@@ -39,6 +39,8 @@ rule train_autoencoder:
         P.log("train_autoencoder", TAG_GEN),
     benchmark:
         P.benchmark("train_autoencoder", TAG_GEN)
+    wildcard_constraints:
+        backbone=names.alternatives(list(config.get("backbones") or [])),
     conda:
         "../../environment.yml"
     threads: 2
@@ -49,7 +51,7 @@ rule train_autoencoder:
     params:
         out_dir=lambda w, output: os.path.dirname(output.model),
         recon_dir=lambda w, output: os.path.dirname(output.recon[0]),
-        tasks=" ".join(TASKS),
+        tasks=lambda w: " ".join(members(w)),
         settings=settings.flags(config["autoencoder"]),
         code=code("generator.pdiff.train_autoencoder"),
     shell:
@@ -64,7 +66,9 @@ rule train_diffusion:
         autoencoder_config=P.autoencoder("config.json"),
         stats=P.norm_stats(),
         harvests=all_harvests,
-        conditions=lambda w: [P.condition(condition=w.condition, task=t) for t in TASKS],
+        conditions=lambda w: [
+            P.condition(condition=w.condition, task=t) for t in members(w)
+        ],
     output:
         model=P.diffusion("model.safetensors"),
         config=P.diffusion("config.json"),
@@ -83,7 +87,7 @@ rule train_diffusion:
     params:
         autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
         out_dir=lambda w, output: os.path.dirname(output.model),
-        tasks=" ".join(TASKS),
+        tasks=lambda w: " ".join(members(w)),
         settings=settings.flags(config["diffusion"]),
         code=code("generator.pdiff.train_diffusion"),
     shell:

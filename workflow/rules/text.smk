@@ -82,6 +82,8 @@ rule finetune_lora:
         P.log("finetune_lora", TAG_TASK),
     benchmark:
         P.benchmark("finetune_lora", TAG_TASK)
+    wildcard_constraints:
+        backbone=names.alternatives(list(config["backbones"])),
     conda:
         "../../environment.yml"
     threads: 2
@@ -107,6 +109,8 @@ rule encode_condition:
         P.log("encode_condition", "{condition}_{task}"),
     benchmark:
         P.benchmark("encode_condition", "{condition}_{task}")
+    wildcard_constraints:
+        condition=names.alternatives(names.CONDITIONS),
     conda:
         "../../environment.yml"
     resources:

@@ -3,7 +3,9 @@
 Each sample gets its own sinusoidal timestep embedding (the public code embeds sample 0's
 timestep for the whole batch; here output i depends on t_i only). The condition vector is
 projected by an MLP (or, for ``cond_mode="table"``, looked up in a trainable table from its
-one-hot) and ADDED to the time embedding, which every residual block receives. A fully
+one-hot; or, for ``cond_mode="conv"``, an image feature map [C, h, w] goes through the paper's
+small conv projector, trained with the diffusion model: see `ConvProjector`) and ADDED to the
+time embedding, which every residual block receives. A fully
 connected residual layer sits at the bottom of the U-Net (docs/method.md section 4).
 For classifier-free guidance a learned "no condition" embedding replaces the projected
 condition where ``drop`` is true.
@@ -12,6 +14,7 @@ condition where ``drop`` is true.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -25,6 +28,10 @@ class DenoiserConfig:
     emb_dim: int = 256
     bottom_hidden: int = 512  # width of the fully connected layer at the bottom
     cond_mode: str = "mlp"  # mlp: MLP over the condition vector | table: trainable table over a one-hot
+    #                          | conv: conv projector over an image feature map [C, h, w]
+
+
+COND_MODES = ("mlp", "table", "conv")
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -55,20 +62,55 @@ class ResBlock(nn.Module):
         return h + self.skip(x)
 
 
+class ConvProjector(nn.Module):
+    """The image condition's trainable projector (the paper's): feature map [B, C, h, w] -> [B, emb_dim].
+
+    Conv2d(C, 64, 3, pad 1) -> SiLU -> Conv2d(64, 128, 3, stride 2, pad 1) -> SiLU ->
+    adaptive average pool to 1x1 -> Linear(128, emb_dim). The frozen feature network that made
+    the map lives outside the model (``condpdiff.conditions.image_encoder``).
+    """
+
+    def __init__(self, in_channels: int, emb_dim: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, 64, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(64, 128, 3, stride=2, padding=1), nn.SiLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(128, emb_dim),
+        )
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        return self.net(maps)
+
+
+def cond_shape(cond_mode: str, cond_dim) -> int | tuple[int, int, int]:
+    """The condition's per-sample shape for `cond_mode`: D for mlp/table, (C, h, w) for conv."""
+    if cond_mode == "conv":
+        if not isinstance(cond_dim, Sequence) or len(cond_dim) != 3 or not all(int(v) > 0 for v in cond_dim):
+            raise ValueError(f"cond_mode 'conv' needs the feature map shape (C, h, w), got {cond_dim!r}")
+        return tuple(int(v) for v in cond_dim)
+    if isinstance(cond_dim, Sequence) or int(cond_dim) < 1:
+        raise ValueError(f"cond_mode {cond_mode!r} needs a condition vector size D >= 1, got {cond_dim!r}")
+    return int(cond_dim)
+
+
 class UNet1D(nn.Module):
-    def __init__(self, cfg: DenoiserConfig, in_channels: int, length: int, cond_dim: int):
+    def __init__(self, cfg: DenoiserConfig, in_channels: int, length: int, cond_dim: int | Sequence[int]):
+        """`cond_dim`: the condition vector's size D, or for ``cond_mode="conv"`` the feature map shape (C, h, w)."""
         super().__init__()
         levels = len(cfg.channels)
         if length % 2 ** (levels - 1):
             raise ValueError(
                 f"latent length {length} is not divisible by 2**{levels - 1} (diffusion.channels has {levels} levels)"
             )
-        if cfg.cond_mode not in ("mlp", "table"):
-            raise ValueError(f"diffusion.cond_mode must be 'mlp' or 'table', got {cfg.cond_mode!r}")
+        if cfg.cond_mode not in COND_MODES:
+            raise ValueError(f"diffusion.cond_mode must be one of {COND_MODES}, got {cfg.cond_mode!r}")
+        cond_dim = cond_shape(cfg.cond_mode, cond_dim)
         self.cfg, self.in_channels, self.length, self.cond_dim = cfg, in_channels, length, cond_dim
         d, k, ch = cfg.emb_dim, cfg.kernel, list(cfg.channels)
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
-        if cfg.cond_mode == "table":
+        if cfg.cond_mode == "conv":
+            self.cond_proj = ConvProjector(cond_dim[0], d)
+        elif cfg.cond_mode == "table":
             self.cond_proj = nn.Linear(cond_dim, d, bias=False)  # a one-hot picks one row: an embedding table
             nn.init.normal_(self.cond_proj.weight, std=1.0)
         else:
@@ -97,11 +139,16 @@ class UNet1D(nn.Module):
         nn.init.zeros_(self.out[-1].bias)
 
     def describe(self) -> dict:
+        """The constructor's arguments (``cond_dim`` is [C, h, w] in conv mode): enough to rebuild the model."""
+        cond_dim = list(self.cond_dim) if isinstance(self.cond_dim, tuple) else self.cond_dim
         return {"config": asdict(self.cfg), "in_channels": self.in_channels, "length": self.length,
-                "cond_dim": self.cond_dim}
+                "cond_dim": cond_dim}
 
     def embed(self, t: torch.Tensor, cond: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-sample time embedding + projected condition ([B] and [B, D] -> [B, emb_dim])."""
+        """Per-sample time embedding + projected condition ([B] and [B, D] or [B, C, h, w] -> [B, emb_dim])."""
+        if self.cfg.cond_mode == "conv" and tuple(cond.shape[1:]) != self.cond_dim:
+            raise ValueError(f"conv condition must be feature maps [B, {', '.join(map(str, self.cond_dim))}], "
+                             f"found shape {list(cond.shape)}")
         c = self.cond_proj(cond)
         if drop is not None:
             c = torch.where(drop[:, None], self.null_cond.to(c.dtype).expand_as(c), c)

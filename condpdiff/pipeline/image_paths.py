@@ -1,0 +1,98 @@
+"""Artifact paths of the image branch (docs/formats.md), beside ``pipeline.paths``.
+
+Fine-tuning, the generator and the candidates use ``Paths`` unchanged ({backbone} is the
+base key, {task} the style key). What is new, under R = results_dir:
+
+    R/image/content/                                        the tiny base's pretraining images
+    R/image/styles/{task}/                                  a style folder made by a rule
+    R/image/splits/{task}.json                              its train / reference split
+    R/image/bases/{backbone}/{built,pretrained}/            a tiny base (diffusers folders)
+    R/image/bases/{backbone}/prompts.safetensors            every caption and prompt, T5-encoded once
+    R/image/eval/{EVAL}/                                    E: everything FID depends on
+      E/real/{task}/{train,reference}.safetensors           features of the style's own images
+      E/features/{backbone}/r{rank}/{task}/harvest-every{k}.safetensors
+      E/features/{backbone}/r{rank}/n{n}/{task}/soup.safetensors
+      E/features/{backbone}/nolora/{task}.safetensors
+      E/features/GEN/DRAW/{task}.safetensors                the candidates' generated images' features
+      E/grids/...png                                        an image grid per features file (same prompts, same seeds)
+      E/figures/GEN/DRAW/{task}.png                         reference images above the four arms
+      E/scores/...                                          score caches and cells, laid out as Paths'
+
+EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
+FID settings, so a second seed (FID noise) or another extractor is another folder.
+"""
+
+from __future__ import annotations
+
+from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, Paths, fill
+
+
+def eval_part(config: dict, seed: int | None = None) -> str:
+    img = config["image"]
+    g, fid = img["generation"], img["fid"]
+    guidance = f"{float(g['guidance_scale']):g}"
+    return f"{fid['extractor']}-n{g['n_images']}-steps{g['steps']}-g{guidance}-seed{g['seed'] if seed is None else seed}"
+
+
+class ImagePaths:
+    """Image-branch paths under one results folder, for one evaluation setting (`evalpart`)."""
+
+    def __init__(self, results: str, evalpart: str = "{evalpart}"):
+        self.root = str(results).rstrip("/")
+        self.eval_root = f"{self.root}/image/eval/{evalpart}"
+        self.scores = Paths(self.eval_root)  # score caches and cells, in Paths' layout
+
+    def _p(self, rel: str, w: dict) -> str:
+        return fill(f"{self.root}/image/{rel}", **w)
+
+    def _e(self, rel: str, w: dict) -> str:
+        return fill(f"{self.eval_root}/{rel}", **w)
+
+    def content(self) -> str:
+        return f"{self.root}/image/content"
+
+    def style_folder(self, **w) -> str:
+        return self._p("styles/{task}", w)
+
+    def split(self, **w) -> str:
+        return self._p("splits/{task}.json", w)
+
+    def base(self, stage: str, **w) -> str:
+        """``built`` (random) or ``pretrained`` folder of a tiny base."""
+        return self._p(f"bases/{{backbone}}/{stage}", w)
+
+    def prompts(self, **w) -> str:
+        return self._p("bases/{backbone}/prompts.safetensors", w)
+
+    def real(self, part: str, **w) -> str:
+        return self._e(f"real/{{task}}/{part}.safetensors", w)
+
+    def harvest_features(self, **w) -> str:
+        return self._e("features/{backbone}/r{rank}/{task}/harvest-every{every}.safetensors", w)
+
+    def soup_features(self, **w) -> str:
+        return self._e("features/{backbone}/r{rank}/n{n}/{task}/soup.safetensors", w)
+
+    def nolora_features(self, **w) -> str:
+        return self._e("features/{backbone}/nolora/{task}.safetensors", w)
+
+    def candidate_features(self, **w) -> str:
+        return self._e(f"features/{GEN_PART}/{DRAW_PART}/{{task}}.safetensors", w)
+
+    def grid(self, features: str) -> str:
+        """The image grid (PNG) written beside a features file: ``features/...`` -> ``grids/....png``."""
+        head, sep, tail = features.partition("/features/")
+        if not sep or not tail.endswith(".safetensors"):
+            raise ValueError(f"not a generated-features path: {features}")
+        return f"{head}/grids/{tail[: -len('.safetensors')]}.png"
+
+    def nolora(self, name: str, **w) -> str:
+        """``nolora.json`` (cell) or ``nolora_scores.json`` of the base model alone."""
+        return self._e(f"scores/{{backbone}}/nolora/{{task}}/{name}.json", w)
+
+    def figure(self, **w) -> str:
+        """The per-style figure: reference images above no-LoRA / original / soup / generated."""
+        return self._e(f"figures/{GEN_PART}/{DRAW_PART}/{{task}}.png", w)
+
+    def screen(self, **w) -> str:
+        return self._e("scores/{backbone}/screen/{task}.json", w)

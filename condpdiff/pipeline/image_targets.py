@@ -1,0 +1,95 @@
+"""The image tables' specs (read by condpdiff.evaluate.make_table), from a validated config.
+
+- ``table2``: per base x rank (rows) and style (columns): generated / original / soup / no-LoRA
+  FID against the style's held-out reference images (lower is better);
+- ``table2_noise``: the same cells at the second generation seed (``generation.noise_seed``):
+  the FID noise to read table2's differences against;
+- ``table2_cross``: the LoRA generated for each style (rows) against every style's reference
+  images (columns); the diagonal must win every column;
+- ``image_screen``: per style, its floor FID (own train vs own reference images), the base
+  model's FID to it and their ratio: a style the base already resembles leaves no room.
+"""
+
+from __future__ import annotations
+
+import json
+
+from condpdiff.pipeline.image_paths import ImagePaths, eval_part
+from condpdiff.pipeline.paths import selection_part
+
+ARMS = ("generated", "original", "soup", "nolora")
+
+
+def image_selection(config: dict, seed: int) -> str:
+    """The selection path part of the image branch: all generated images vs the train images, at `seed`."""
+    return selection_part(config["image"]["generation"]["n_images"], seed)
+
+
+def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int | None = None,
+               source: str | None = None) -> str:
+    img = config["image"]
+    seed = img["generation"]["seed"] if seed is None else seed
+    IP = ImagePaths(config["results_dir"], eval_part(config, seed))
+    gen = img["generator"]
+    w = {"backbone": base, "rank": rank, "task": style, "n": gen["n"]}
+    if kind == "nolora":
+        return IP.nolora("nolora", backbone=base, task=style)
+    if kind in ("original", "soup"):
+        return IP.scores.baseline(kind, **w)
+    from condpdiff.pipeline.paths import selection_wildcards
+
+    w.update(layers=gen["layers"], norm=gen["norm"], kind=gen.get("kind", "pdiff"), condition=gen["condition"],
+             sampler=gen["sampler"], **selection_wildcards(image_selection(config, seed)))
+    if kind == "generated" or source in (None, style):
+        return IP.scores.generated(**w)
+    return IP.scores.cross("cross", source=source, **w)
+
+
+def image_table_spec(config: dict, name: str) -> dict:
+    img = config["image"]
+    styles, gen, g = list(img["styles"]), img["generator"], img["generation"]
+    pairs = [(b, r) for b in img["bases"] for r in img["lora"]["ranks"]]
+    extractor = img["fid"]["extractor"]
+    setting = (f"FID by torch-fidelity with the feature extractor {extractor}; {g['n_images']} images per arm,"
+               f" {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting"
+               f" {json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest (FID) to the"
+               " style's TRAIN images; every FID here is against the held-out reference images")
+    base = {"tasks": styles, "digits": 2, "scored_on": "reference images", "name": name}
+    if name in ("table2", "table2_noise"):
+        seed = g["seed"] if name == "table2" else g["noise_seed"]
+        rows = [{"label": {"base": b, "rank": r},
+                 "cells": {s: {k: image_cell(config, k, b, r, s, seed) for k in ARMS} for s in styles}}
+                for b, r in pairs]
+        title = ("Table 2: FID of generated (Cond P-Diff) / original / soup / no-LoRA" if name == "table2"
+                 else f"Table 2 at generation seed {seed} (FID noise)")
+        return {**base, "title": title, "note": f"{setting}; generation seed {seed}", "columns": list(ARMS),
+                "rows": rows, "kind": "plain"}
+    if name == "table2_cross":
+        b, r = pairs[0]
+        rows = [{"label": {"generated_for": src},
+                 "cells": {s: {"score": image_cell(config, "cross", b, r, s, source=src)} for s in styles}}
+                for src in styles]
+        return {**base, "title": f"Cross-style check ({b}, r={r}): row = style the LoRA was generated for, column ="
+                " style whose reference images it is scored against", "note": setting, "columns": ["score"],
+                "rows": rows, "kind": "cross"}
+    if name == "image_screen":
+        rows = []
+        for b in img["bases"]:
+            IP = ImagePaths(config["results_dir"], eval_part(config))
+            cells = {s: {f: {"path": IP.screen(backbone=b, task=s), "field": f} for f in ("floor", "nolora", "ratio")}
+                     for s in styles}
+            rows.append({"label": {"base": b}, "cells": cells})
+        return {**base, "title": "Style screen: floor FID (own train vs own reference images) / the base model's FID"
+                " to the style / their ratio", "note": f"{setting}. A style with a small ratio leaves a LoRA no room.",
+                "columns": ["floor", "nolora", "ratio"], "rows": rows, "kind": "plain", "bold": False}
+    raise ValueError(f"unknown image table {name!r}")
+
+
+def figure_files(config: dict) -> list[str]:
+    """The per-style figures of Table 2's setting (reference images above the four arms)."""
+    img = config["image"]
+    gen, seed = img["generator"], img["generation"]["seed"]
+    IP = ImagePaths(config["results_dir"], eval_part(config, seed))
+    return [IP.figure(backbone=b, rank=r, task=s, n=gen["n"], layers=gen["layers"], norm=gen["norm"],
+                      kind=gen.get("kind", "pdiff"), condition=gen["condition"], sampler=gen["sampler"])
+            for b in img["bases"] for r in img["lora"]["ranks"] for s in img["styles"]]
