@@ -105,7 +105,7 @@ rule pretrain_base:
     priority: 10  # the long pole of a fresh run: start it first
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: lambda w: job_threads(IMG["bases"][w.backbone].get("pretrain", {}).get("threads"))
     resources:
         gpu=GPU,
         runtime=RUNTIME["finetune_runtime"],
@@ -157,7 +157,7 @@ rule finetune_style_lora:
         backbone=names.alternatives(imgset.bases(config)),
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: job_threads(IMG["finetune"]["threads"])
     resources:
         gpu=GPU,
         runtime=RUNTIME["finetune_runtime"],
@@ -260,7 +260,7 @@ rule generate_harvest_images:
         P.benchmark("generate_harvest_images", f"{EVAL_TAG}_every{{every}}")
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: job_threads(IMG["generation"]["threads"])
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
@@ -287,7 +287,7 @@ rule generate_soup_images:
         P.benchmark("generate_soup_images", f"{EVAL_TAG}_n{{n}}")
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: job_threads(IMG["generation"]["threads"])
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
@@ -314,7 +314,7 @@ rule generate_nolora_images:
         P.benchmark("generate_nolora_images", "{evalpart}_{backbone}_{task}")
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: job_threads(IMG["generation"]["threads"])
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
@@ -341,7 +341,7 @@ rule generate_candidate_images:
         P.benchmark("generate_candidate_images", etag(TAG_DRAW))
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: job_threads(IMG["generation"]["threads"])
     resources:
         **IMAGE_GPU_RESOURCES,
     params:

@@ -32,6 +32,11 @@ wildcard_constraints:
     every=r"\d+",
 
 
+def job_threads(setting):
+    """A job's cores: the step's own thread setting, or 2 when it is 0/unset (torch's default)."""
+    return int(setting) if setting else 2
+
+
 def eval_seed(wildcards):
     return int(wildcards.evalpart.rsplit("-seed", 1)[1])
 
