@@ -17,6 +17,7 @@ base key, {task} the style key). What is new, under R = results_dir:
       E/grids/...png                                        an image grid per features file (same prompts, same seeds)
       E/figures/GEN/DRAW/{task}.png                         reference images above the four arms
       E/scores/...                                          score caches and cells, laid out as Paths'
+      E/scores/GEN/DRAW/{task}/reseeded/{arm}.json          Table 2's reported arms at E's seed (noise)
 
 EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
 FID settings, so a second seed (FID noise) or another extractor is another folder.
@@ -93,6 +94,10 @@ class ImagePaths:
     def figure(self, **w) -> str:
         """The per-style figure: reference images above no-LoRA / original / soup / generated."""
         return self._e(f"figures/{GEN_PART}/{DRAW_PART}/{{task}}.png", w)
+
+    def reseeded(self, arm: str, **w) -> str:
+        """One of Table 2's reported arms regenerated at this eval part's seed (table2_noise)."""
+        return self._e(f"scores/{GEN_PART}/{DRAW_PART}/{{task}}/reseeded/{arm}.json", w)
 
     def screen(self, **w) -> str:
         return self._e("scores/{backbone}/screen/{task}.json", w)

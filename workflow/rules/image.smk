@@ -610,3 +610,30 @@ rule render_figure:
     shell:
         "python -m condpdiff.image.render_figure {params.args} {params.gen} --harvest {input.harvest}"
         " --candidates {input.candidates} --cells {input.cells} --out {output.figure} > {log} 2>&1"
+
+
+rule reseed_arms:
+    """Table 2's four reported parameter sets of a style regenerated at another seed (table2_noise)."""
+    input:
+        **generate_inputs(harvest=task_harvest, candidates=P.candidates()),
+        reference=lambda w: IP.real("reference", evalpart=EVAL_PARTS[0], task=w.task),
+        cells=table2_cells,
+    output:
+        cells=[IP.reseeded(arm) for arm in ("generated", "original", "soup", "nolora")],
+    log:
+        P.log("reseed_arms", etag(TAG_DRAW)),
+    benchmark:
+        P.benchmark("reseed_arms", etag(TAG_DRAW))
+    conda:
+        "../../environment.yml"
+    threads: job_threads(IMG["generation"]["threads"])
+    resources:
+        **IMAGE_GPU_RESOURCES,
+    params:
+        args=image_args,
+        gen=lambda w: imgset.generation_args(config, eval_seed(w)),
+        code=code("image.reseed_arms"),
+    shell:
+        "python -m condpdiff.image.reseed_arms {params.args} {params.gen} --harvest {input.harvest}"
+        " --candidates {input.candidates} --reference {input.reference} --cells {input.cells}"
+        " --out {output.cells} > {log} 2>&1"

@@ -73,9 +73,16 @@ def generate_inputs(**extra):
     )
 
 
-def figure_cells(wildcards):
+def table2_cells(wildcards):
+    """Table 2's four cells (generated, original, soup, no-LoRA) of a style, at Table 2's seed."""
+    return figure_cells(wildcards, evalpart=EVAL_PARTS[0])
+
+
+def figure_cells(wildcards, evalpart=None):
     w = dict(wildcards.items())
-    sel = image_selection_wildcards(eval_seed(wildcards))
+    if evalpart is not None:
+        w["evalpart"] = evalpart
+    sel = image_selection_wildcards(int(w["evalpart"].rsplit("-seed", 1)[1]))
     return [
         IP.scores.generated(**w, **sel),
         IP.scores.baseline("original", **w),
