@@ -18,7 +18,8 @@ import torch
 
 from condpdiff.image import pixart
 from condpdiff.image.features import resize_and_crop, to_uint8
-from condpdiff.image.generate_images import GRID_COLS, GenerationConfig, generate_row, load_pipeline, soup
+from condpdiff.image.generate_images import GRID_COLS, GenerationConfig, generate_row, load_pipeline
+from condpdiff.image.reseed_arms import reported_states
 from condpdiff.image.prompts import PromptCache
 from condpdiff.image.splitfile import load_split
 from condpdiff.params.paramfile import ParamSet
@@ -80,14 +81,13 @@ def main(argv=None) -> None:
     cfg = replace(cli.dataclass_from_args(GenerationConfig, a), n_images=GRID_COLS)
     split, cache = load_split(a.split), PromptCache.load(a.prompts)
     gen_cell, orig_cell, soup_cell, nolora_cell = (load_json(c, "table cell", keys=("score",)) for c in a.cells)
-    harvest, candidates = ParamSet.load(a.harvest), ParamSet.load(a.candidates)
-    best = int((harvest.steps == int(orig_cell["best_step"])).nonzero()[0, 0])
+    states = reported_states(ParamSet.load(a.harvest), ParamSet.load(a.candidates),
+                             {"generated": gen_cell, "original": orig_cell, "soup": soup_cell, "nolora": nolora_cell})
     arms = [
-        (f"no LoRA\nFID {nolora_cell['score']:.2f}", None),
-        (f"original\nstep {orig_cell['best_step']}\nFID {orig_cell['score']:.2f}", harvest.lora_state_dict(best)),
-        (f"soup of {soup_cell.get('n')}\nFID {soup_cell['score']:.2f}", soup(harvest, int(soup_cell["n"])).lora_state_dict(0)),
-        (f"generated\ncand. {gen_cell['selected_row']}\nFID {gen_cell['score']:.2f}",
-         candidates.lora_state_dict(int(gen_cell["selected_row"]))),
+        (f"no LoRA\nFID {nolora_cell['score']:.2f}", states["nolora"][0]),
+        (f"original\nstep {orig_cell['best_step']}\nFID {orig_cell['score']:.2f}", states["original"][0]),
+        (f"soup of {soup_cell.get('n')}\nFID {soup_cell['score']:.2f}", states["soup"][0]),
+        (f"generated\ncand. {gen_cell['selected_row']}\nFID {gen_cell['score']:.2f}", states["generated"][0]),
     ]
     torch.set_num_threads(max(cfg.threads, 1))
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu")
