@@ -47,6 +47,7 @@ class FinetuneConfig:
     max_dev_examples: Optional[int] = None
     mixed_precision: str = "auto"  # auto (bf16 on a GPU or a CPU that has it, see util.precision) | no | fp16 | bf16
     eval_batch_size: int = 128
+    group_by_length: bool = False  # batches of similar length (transformers' length-grouped order): less padding
 
 
 def finetune(
@@ -97,7 +98,7 @@ def finetune(
     model.train()
     bar = tqdm(total=total, desc=f"finetune {task.name} r{rank}", mininterval=5)
     for _epoch in range(cfg.epochs):
-        perm = torch.randperm(len(enc_train), generator=gen).tolist()
+        perm = epoch_order(enc_train, cfg, gen)
         for start in range(0, len(perm), cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
             batch = tokenizer.pad([enc_train.features[i] for i in idx], return_tensors="pt")
@@ -170,6 +171,18 @@ def finetune(
         },
     )
     return pset, summary
+
+
+def epoch_order(enc_train: evaluation.Encoded, cfg: FinetuneConfig, gen: torch.Generator) -> list[int]:
+    """One epoch's example order: a seeded permutation, or with ``group_by_length`` the order of
+    transformers' ``LengthGroupedSampler`` (a permutation cut into mega-batches of up to 50
+    batches, each sorted by length), so a batch pads to a length close to its members' own."""
+    if not cfg.group_by_length:
+        return torch.randperm(len(enc_train), generator=gen).tolist()
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    lengths = [len(f["input_ids"]) for f in enc_train.features]
+    return list(get_length_grouped_indices(lengths, cfg.batch_size, generator=gen))
 
 
 def param_groups(model, cfg: FinetuneConfig) -> list[dict]:
