@@ -31,6 +31,10 @@ if config.get("image"):
 
     include: "workflow/rules/image_common.smk"
     include: "workflow/rules/image.smk"
+    include: "workflow/rules/image_analysis.smk"
+
+
+include: "workflow/rules/analysis.smk"
 
 
 rule all:

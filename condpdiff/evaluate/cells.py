@@ -104,18 +104,25 @@ def last_n_dev(cache: dict, n: int | None = None) -> tuple[list[dict], list[int]
     steps = [int(s) for s in cache["steps"]]
     if n is None:
         return dev, steps
-    held = int((cache.get("rows") or {}).get("in_file") or len(dev))
+    rows = cache.get("rows") or {}
+    held = int(rows.get("in_file") or len(dev))
     if n > held:
         raise ValueError(f"asked for the last {n} checkpoints but the harvest holds {held}")
-    keep = [i for i, s in enumerate(steps) if s > steps[-1] - n]
+    every = int(rows.get("every") or 1)
+    index = list(range((held - 1) % every, held, every))  # the scored rows' indices in the harvest file
+    if len(index) != len(dev):
+        raise ValueError(f"score cache of {cache.get('params_file')}: expected {len(index)} scored rows (every"
+                         f" {every}th of {held}), found {len(dev)}")
+    keep = [i for i, row in enumerate(index) if row >= held - n]  # rows, not steps: harvests may skip steps
     return [dev[i] for i in keep], [steps[i] for i in keep]
 
 
 def original_cell(cache: dict, n: int | None = None) -> dict:
     """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean.
 
-    "The last n" are the checkpoints of the last n harvested *steps* (steps are consecutive), so
-    a cache that scored only every k-th checkpoint (``scoring.harvest_every``) is sliced right.
+    "The last n" are the last n harvested checkpoints: rows of the harvest file, counted from the
+    cache's ``rows`` record, so a cache that scored only every k-th checkpoint
+    (``scoring.harvest_every``) and a harvest taken every few steps (images) are both sliced right.
     """
     dev, steps = last_n_dev(cache, n)
     values = _main_scores(dev)

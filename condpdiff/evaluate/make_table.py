@@ -18,6 +18,7 @@ column of an ablation table, down each column of the cross-task table, whose dia
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 from pathlib import Path
@@ -95,7 +96,8 @@ def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> 
     return out
 
 
-def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
+def _parts(df: pd.DataFrame, spec: dict, direction: dict[str, bool], bold_fmt, digits: int | None = None) -> dict:
+    """Title, legend, note, the shown cells (strings; bold through `bold_fmt`) and the diagonal line."""
     tasks, columns = spec["tasks"], spec["columns"]
     digits = spec.get("digits", 1) if digits is None else digits
     label_cols = [c for c in df.columns if "/" not in c]
@@ -103,30 +105,50 @@ def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits
 
     def fmt(i: int, task: str, col: str, v: float) -> str:
         text = "-" if math.isnan(v) else f"{v:.{digits}f}"
-        return f"**{text}**" if (i, task, col) in bold else text
+        return bold_fmt(text) if (i, task, col) in bold else text
 
     shown = pd.DataFrame({c: df[c].astype(str) for c in label_cols})
     for task in [*tasks, "avg"]:
         shown[task] = [" / ".join(fmt(i, task, c, r[f"{task}/{c}"]) for c in columns) for i, r in df.iterrows()]
-    title = spec.get("title", spec.get("name", "table"))
     ways = sorted({"higher" if h else "lower" for h in direction.values()})
     better = f"; {' or '.join(ways)} is better, best in bold" if ways and spec.get("bold", True) else ""
-    legend = "cells: " + " / ".join(columns) + f" ({spec.get('scored_on', 'dev')}{better})"
-    note = f"\n{spec['note']}\n" if spec.get("note") else ""
-    text = f"## {title}\n\n{legend}\n{note}\n{shown.to_markdown(index=False)}\n"
+    diagonal = ""
     if spec.get("kind") == "cross":
         check = diagonal_check(df, spec, direction)
         wins = [t for t, r in check.items() if r == "win"]
         others = {r: [t for t, x in check.items() if x == r] for r in ("tie", "lose")}
-        text += f"\nDiagonal wins its column: {len(wins)} of {len(check)}"
-        text += "".join(f"; {r}: {', '.join(ts)}" for r, ts in others.items() if ts) + "\n"
-    return text
+        diagonal = f"Diagonal wins its column: {len(wins)} of {len(check)}"
+        diagonal += "".join(f"; {r}: {', '.join(ts)}" for r, ts in others.items() if ts)
+    return {"title": spec.get("title", spec.get("name", "table")), "shown": shown, "diagonal": diagonal,
+            "legend": "cells: " + " / ".join(columns) + f" ({spec.get('scored_on', 'dev')}{better})",
+            "note": spec.get("note", "")}
 
 
-def write(spec: dict, csv_path: str | Path, md_path: str | Path) -> pd.DataFrame:
+def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
+    t = _parts(df, spec, direction, lambda x: f"**{x}**", digits)
+    note = f"\n{t['note']}\n" if t["note"] else ""
+    text = f"## {t['title']}\n\n{t['legend']}\n{note}\n{t['shown'].to_markdown(index=False)}\n"
+    return text + (f"\n{t['diagonal']}\n" if t["diagonal"] else "")
+
+
+def to_html(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
+    """The Markdown table as one small HTML page (what the Snakemake report shows)."""
+    t = _parts(df, spec, direction, lambda x: f"<b>{x}</b>", digits)
+    table = t["shown"].to_html(index=False, escape=False, border=0, classes="cells")
+    extra = "".join(f"<p>{html.escape(x)}</p>" for x in (t["note"], t["diagonal"]) if x)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(t['title'])}</title><style>"
+            "body{font-family:sans-serif;margin:1.5em;color:#222} table.cells{border-collapse:collapse}"
+            " .cells th,.cells td{padding:.35em .8em;border-bottom:1px solid #ccc;text-align:right;white-space:nowrap}"
+            " p{max-width:70em}</style></head><body>"
+            f"<h2>{html.escape(t['title'])}</h2><p>{html.escape(t['legend'])}</p>{extra}{table}</body></html>\n")
+
+
+def write(spec: dict, csv_path: str | Path, md_path: str | Path, html_path: str | Path | None = None) -> pd.DataFrame:
     df, direction = build(spec)
     write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
     write_text(md_path, to_markdown(df, spec, direction))
+    if html_path is not None:
+        write_text(html_path, to_html(df, spec, direction))
     return df
 
 
@@ -135,9 +157,10 @@ def main(argv=None) -> None:
     p.add_argument("--spec", required=True, help="table spec: a JSON string, or @file to read it from a file")
     p.add_argument("--csv", required=True)
     p.add_argument("--md", required=True)
+    p.add_argument("--html", default=None, help="the same table as an HTML page (for the Snakemake report)")
     a = p.parse_args(argv)
     spec = json.loads(Path(a.spec[1:]).read_text() if a.spec.startswith("@") else a.spec)
-    write(spec, a.csv, a.md)
+    write(spec, a.csv, a.md, a.html)
     print(Path(a.md).read_text())
 
 

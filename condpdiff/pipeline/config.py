@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from condpdiff.pipeline import names
+from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 
 
 class ConfigError(ValueError):
@@ -33,7 +34,7 @@ def load_schema(schema_path: str | Path) -> dict:
     defs["condition"]["enum"] = list(names.CONDITIONS)
     defs["image_condition"]["enum"] = list(names.IMAGE_CONDITIONS)
     defs["generator_kind"]["enum"] = list(names.GENERATOR_KINDS)
-    defs["table"]["enum"] = list(names.TABLES)
+    defs["table"]["enum"] = list(names.TABLES) + list(FIGURE_TARGETS)
     defs["sampler"]["pattern"] = f"^({names.SAMPLER_RE})$"
     defs["layers"]["pattern"] = f"^({names.LAYERS_RE})$"
     scoring = schema["properties"]["scoring"]["properties"]
@@ -79,6 +80,11 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
     if config.get("image"):
         check_image(config)
     for table in config.get("targets", []):
+        need = FIGURE_TARGETS.get(table)
+        if need in ("text", "image") and not config.get("tasks" if need == "text" else "image"):
+            raise ConfigError("targets", f"{table} needs the {need} branch: the config has no {'tasks' if need == 'text' else 'image section'}")
+        if need is not None:
+            continue
         if table in names.IMAGE_TABLES and not config.get("image"):
             raise ConfigError("targets", f"{table} is an image table: the config has no 'image' section")
         if table not in names.IMAGE_TABLES and not config.get("tasks"):
@@ -143,6 +149,16 @@ def check_image(config: dict) -> None:
                           f"{ft['harvest_last']} x {ft['harvest_every']} checkpoints")
     if len(img["styles"]) < 2:
         raise ConfigError("image.styles", "the generator needs at least two styles")
+    pairs = img.get("interpolation", {}).get("pairs", [])
+    for i, pair in enumerate(pairs):
+        unknown = [s for s in pair if s not in img["styles"]]
+        if unknown:
+            raise ConfigError(f"image.interpolation.pairs[{i}]", f"{unknown} not among the configured styles "
+                              f"{sorted(img['styles'])}")
+        if pair[0] == pair[1]:
+            raise ConfigError(f"image.interpolation.pairs[{i}]", f"a pair needs two different styles, got {pair}")
+    if "interpolation" in config.get("targets", []) and not pairs:
+        raise ConfigError("image.interpolation.pairs", "the target interpolation needs at least one pair of styles")
 
 
 def fill_defaults(config: dict, schema: dict) -> None:
@@ -167,3 +183,25 @@ def check(config: dict, schema_path: str | Path, task_lookup: Callable[[str, dic
     fill_defaults(config, schema)
     check_semantics(config, task_lookup)
     return schema
+
+
+def merge(base: dict, overlay: dict) -> dict:
+    """`overlay` merged into `base` key by key, recursively (Snakemake's ``--configfile a b``)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(paths: list[str | Path], task_lookup: Callable[[str, dict], object],
+                schema_path: str | Path | None = None) -> dict:
+    """The config the workflow sees for ``--configfile *paths``: merged, checked, defaults filled
+    in (`task_lookup` as in ``check_semantics``: ``condpdiff.text.tasks.get_task``)."""
+    config: dict = {}
+    for path in paths:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError("<top level>", f"{path}: expected a mapping of config keys, found {type(loaded).__name__}")
+        config = merge(config, loaded)
+    check(config, schema_path or Path(__file__).resolve().parents[2] / "workflow/schemas/config.schema.yaml", task_lookup)
+    return config

@@ -18,6 +18,9 @@ base key, {task} the style key). What is new, under R = results_dir:
       E/figures/GEN/DRAW/{task}.png                         reference images above the four arms
       E/scores/...                                          score caches and cells, laid out as Paths'
       E/scores/GEN/DRAW/{task}/reseeded/{arm}.json          Table 2's reported arms at E's seed (noise)
+      E/interpolation/GEN/DRAW/{task}--{other}/             theta(l) = (1 - l) theta_{task} + l theta_{other}:
+        curve.json, curve.csv, strip.safetensors            FID to both styles per arm and l; the strip's images
+        strip.png, curve.png, crossing.md                   the figures and where the two FID curves cross
 
 EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
 FID settings, so a second seed (FID noise) or another extractor is another folder.
@@ -26,6 +29,12 @@ FID settings, so a second seed (FID noise) or another extractor is another folde
 from __future__ import annotations
 
 from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, Paths, fill
+
+# The files of one interpolation pair: condpdiff.image.interpolate_styles writes the data (curve.*) and
+# the strip's images, condpdiff.image.plot_interpolation the figures and the crossing table.
+INTERPOLATION_DATA = ("curve.json", "curve.csv", "strip.safetensors")
+INTERPOLATION_FIGURES = ("strip.png", "curve.png", "crossing.md")
+INTERPOLATION_FILES = INTERPOLATION_DATA + INTERPOLATION_FIGURES
 
 
 def eval_part(config: dict, seed: int | None = None) -> str:
@@ -101,3 +110,7 @@ class ImagePaths:
 
     def screen(self, **w) -> str:
         return self._e("scores/{backbone}/screen/{task}.json", w)
+
+    def interpolation(self, name: str, **w) -> str:
+        """A file (``name``: see ``INTERPOLATION_FILES``) of the interpolation from style {task} to {other}."""
+        return self._e(f"interpolation/{GEN_PART}/{DRAW_PART}/{{task}}--{{other}}/{name}", w)

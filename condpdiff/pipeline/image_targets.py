@@ -8,13 +8,16 @@
   images (columns); the diagonal must win every column;
 - ``image_screen``: per style, its floor FID (own train vs own reference images), the base
   model's FID to it and their ratio: a style the base already resembles leaves no room.
+
+The figure target ``interpolation`` (``interpolation_files``): per configured pair of styles, the LoRAs
+theta(l) = (1 - l) theta_1 + l theta_2 between Table 2's reported parameter sets and their FID to both styles.
 """
 
 from __future__ import annotations
 
 import json
 
-from condpdiff.pipeline.image_paths import ImagePaths, eval_part
+from condpdiff.pipeline.image_paths import INTERPOLATION_FILES, ImagePaths, eval_part
 from condpdiff.pipeline.paths import selection_part
 
 ARMS = ("generated", "original", "soup", "nolora")
@@ -108,3 +111,18 @@ def figure_files(config: dict) -> list[str]:
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
     return [IP.figure(**generator_wildcards(config, b, r, s))
             for b in img["bases"] for r in img["lora"]["ranks"] for s in img["styles"]]
+
+
+def interpolation_pairs(config: dict) -> list[tuple[str, str]]:
+    """The configured style pairs (``image.interpolation.pairs``) as (style 1, style 2)."""
+    return [(s1, s2) for s1, s2 in config["image"]["interpolation"]["pairs"]]
+
+
+def interpolation_files(config: dict) -> list[str]:
+    """Every file of the target ``interpolation``: per base x rank x configured pair, at Table 2's seed, the
+    FID curves (JSON, CSV), the strip's images, the strip and curve PNGs and the crossing table."""
+    img = config["image"]
+    IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
+    return [IP.interpolation(name, **generator_wildcards(config, b, r, s1), other=s2)
+            for b in img["bases"] for r in img["lora"]["ranks"] for s1, s2 in interpolation_pairs(config)
+            for name in INTERPOLATION_FILES]

@@ -11,9 +11,11 @@ import json
 import shlex
 
 from condpdiff.pipeline import names
+from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
 from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards
 
 CELL_KINDS = ("generated", "original", "soup", "recon", "cross")
+TABLE_FORMATS = ("csv", "md", "html")  # what make_table writes per table (the report shows the HTML)
 ABLATION_TITLES = {
     "table3": "Table 3: number of harvested checkpoints N",
     "table4a": "Table 4a: parameter normalisation",
@@ -148,9 +150,10 @@ def table_arg(config: dict, name: str) -> str:
 
 
 def all_targets(config: dict) -> list[str]:
-    """The tables named in config `targets` (CSV + Markdown each)."""
+    """The tables named in config `targets` (CSV, Markdown, HTML each) and the figure targets' files."""
     P = Paths(config["results_dir"])
-    out = [P.table(ext, table=name) for name in config["targets"] for ext in ("csv", "md")]
+    out = [P.table(ext, table=name) for name in config["targets"] if name in names.TABLES for ext in TABLE_FORMATS]
+    out += [f for name in config["targets"] if name in FIGURE_TARGETS for f in figure_target_files(config, name)]
     if "table2" in config["targets"]:
         from condpdiff.pipeline.image_targets import figure_files
 

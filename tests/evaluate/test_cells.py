@@ -136,6 +136,18 @@ def test_original_of_a_strided_cache_slices_by_step():
         original_cell(c, n=11)
 
 
+def test_original_counts_harvested_rows_not_steps():
+    # an image harvest: 64 checkpoints taken every 5 steps (485..800), scored every 8th row from the last
+    c = cache(sel=[0] * 8, dev=[5.0, 6.0, 4.0, 7.0, 8.0, 9.0, 3.5, 3.6], rows={"in_file": 64, "every": 8})
+    c["steps"] = [520 + 40 * i for i in range(8)]
+    cell = original_cell(c, n=64)  # every scored row is among the last 64 checkpoints
+    assert cell["n_scored"] == 8 and cell["score"] == 9.0 and cell["best_step"] == 720
+    assert original_cell(c, n=16)["n_scored"] == 2  # rows 55 and 63 (steps 760, 800)
+    c["scores"]["dev"] = c["scores"]["dev"][:7]
+    with pytest.raises(ValueError, match="expected 8 scored rows"):
+        original_cell(c, n=64)
+
+
 def test_cross_cell_reads_the_one_scored_row():
     c = cache(sel=[], dev=[61.5], rows={"row": 7})
     del c["scores"]["selection"]

@@ -97,3 +97,14 @@ def test_ablation_bolds_down_the_first_column(spec):
     lines = [line for line in md.splitlines() if line.startswith("| bert")]
     assert "91.6 / 91.6" in lines[0] and "**92.0** / 91.0" in lines[1]  # sst2: rank 16 wins
     assert "57.4 / 58.9" in lines[0] and "**60.0** / 61.0" in lines[1]  # original is never bold
+
+
+def test_html_page_carries_the_markdown_cells_and_bold(spec, tmp_path):
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    tables.main(["--spec", f"@{tmp_path / 'spec.json'}", "--csv", str(tmp_path / "t.csv"), "--md", str(tmp_path / "t.md"),
+                 "--html", str(tmp_path / "t.html")])
+    page = (tmp_path / "t.html").read_text()
+    md = (tmp_path / "t.md").read_text()
+    assert page.startswith("<!doctype html>") and "<h2>Table 1" in page
+    assert md.count("**") // 2 == page.count("<b>") > 0  # the same best cells in bold
+    assert "<table" in page and page.count("<tr") == len(spec["rows"]) + 1  # header + one row per table row

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from condpdiff.pipeline import names
+from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 from condpdiff.pipeline.config import ConfigError, check, check_schema, check_semantics, load_schema
 from condpdiff.text.tasks import get_task
 
@@ -111,7 +112,7 @@ def test_load_schema_takes_the_names_from_pipeline_names():
     assert defs["condition"]["enum"] == list(names.CONDITIONS)
     assert defs["norm"]["enum"] == list(names.NORMS)
     assert defs["generator_kind"]["enum"] == list(names.GENERATOR_KINDS)
-    assert defs["table"]["enum"] == list(names.TABLES)
+    assert defs["table"]["enum"] == list(names.TABLES) + list(FIGURE_TARGETS)  # tables, then figure targets
     assert defs["sampler"]["pattern"] == f"^({names.SAMPLER_RE})$"
     scoring = load_schema(SCHEMA)["properties"]["scoring"]["properties"]
     assert scoring["head"]["enum"] == list(names.HEADS)

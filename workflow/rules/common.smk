@@ -12,6 +12,7 @@ import condpdiff
 from condpdiff.pipeline import names, settings, targets
 from condpdiff.pipeline.codehash import code_hash
 from condpdiff.pipeline.config import check_schema, check_semantics, load_schema
+from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 from condpdiff.pipeline.paths import (
     TAG_CROSS,
     TAG_DIFF,
@@ -37,6 +38,7 @@ TASKS = list(config.get("tasks") or [])
 IMAGE_BASES = list(config["image"]["bases"]) if config.get("image") else []
 GPU = 1 if config["use_gpu"] else 0
 RUNTIME = config["resources"]
+TABLE_FORMATS = targets.TABLE_FORMATS
 
 
 wildcard_constraints:

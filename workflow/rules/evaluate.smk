@@ -113,12 +113,14 @@ rule make_table:
     input:
         cells=lambda w: targets.table_files(targets.table_spec(config, w.table)),
     output:
-        csv=report(
-            P.table("csv"),
+        csv=P.table("csv"),
+        md=P.table("md"),
+        html=report(
+            P.table("html"),
             caption="../report/table.rst",
             category="Tables",
+            labels={"table": "{table}"},
         ),
-        md=P.table("md"),
     log:
         P.log("make_table", "{table}"),
     benchmark:
@@ -132,15 +134,25 @@ rule make_table:
         code=code("evaluate.make_table"),
     shell:
         "python -m condpdiff.evaluate.make_table --spec {params.spec} --csv {output.csv}"
-        " --md {output.md} > {log} 2>&1"
+        " --md {output.md} --html {output.html} > {log} 2>&1"
 
 
-# One target rule per table: `snakemake table1` builds R/tables/table1.{csv,md}.
+# One target rule per table: `snakemake table1` builds R/tables/table1.{csv,md,html}.
 for _table in names.TABLES:
 
     rule:
         name:
             _table
         input:
-            P.table("csv", table=_table),
-            P.table("md", table=_table),
+            expand(P.table("{ext}", table=_table), ext=TABLE_FORMATS),
+
+
+# One target rule per figure target the config's branches allow: `snakemake analyses`.
+for _target, _branch in FIGURE_TARGETS.items():
+    if _branch == "any" or config.get("tasks" if _branch == "text" else "image"):
+
+        rule:
+            name:
+                _target
+            input:
+                targets.figure_target_files(config, _target),

@@ -253,6 +253,11 @@ rule generate_harvest_images:
             caption="../report/grid.rst",
             category="Image grids",
             subcategory="{task}",
+            labels={
+                "style": "{task}",
+                "images of": "every {every}th harvested checkpoint",
+                "evaluation": "{evalpart}",
+            },
         ),
     log:
         P.log("generate_harvest_images", f"{EVAL_TAG}_every{{every}}"),
@@ -280,6 +285,11 @@ rule generate_soup_images:
             caption="../report/grid.rst",
             category="Image grids",
             subcategory="{task}",
+            labels={
+                "style": "{task}",
+                "images of": "model soup of {n}",
+                "evaluation": "{evalpart}",
+            },
         ),
     log:
         P.log("generate_soup_images", f"{EVAL_TAG}_n{{n}}"),
@@ -307,6 +317,11 @@ rule generate_nolora_images:
             caption="../report/grid.rst",
             category="Image grids",
             subcategory="{task}",
+            labels={
+                "style": "{task}",
+                "images of": "no LoRA (the base)",
+                "evaluation": "{evalpart}",
+            },
         ),
     log:
         P.log("generate_nolora_images", "{evalpart}_{backbone}_{task}"),
@@ -334,6 +349,11 @@ rule generate_candidate_images:
             caption="../report/grid.rst",
             category="Image grids",
             subcategory="{task}",
+            labels={
+                "style": "{task}",
+                "images of": "generated candidates ({kind}, {condition}, {sampler})",
+                "evaluation": "{evalpart}",
+            },
         ),
     log:
         P.log("generate_candidate_images", etag(TAG_DRAW)),
@@ -594,6 +614,11 @@ rule render_figure:
             IP.figure(),
             caption="../report/figure.rst",
             category="Style figures",
+            labels={
+                "style": "{task}",
+                "figure": "reference / no LoRA / original / soup / generated",
+                "evaluation": "{evalpart}",
+            },
         ),
     log:
         P.log("render_figure", etag(TAG_DRAW)),
