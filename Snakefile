@@ -32,6 +32,7 @@ if config.get("image"):
     include: "workflow/rules/image_common.smk"
     include: "workflow/rules/image.smk"
     include: "workflow/rules/image_analysis.smk"
+    include: "workflow/rules/image_generalisation.smk"
 
 
 include: "workflow/rules/analysis.smk"

@@ -131,10 +131,21 @@ def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits
     return text + (f"\n{t['diagonal']}\n" if t["diagonal"] else "")
 
 
+WIDE = 5  # a plain table with more tasks than this is shown one task per line in HTML (the report's pane is narrow)
+
+
 def to_html(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
-    """The Markdown table as one small HTML page (what the Snakemake report shows)."""
+    """The Markdown table as one small HTML page (what the Snakemake report shows); a plain or
+    ablation table with many tasks (8 styles) is transposed, a task per line, so it fits the pane."""
     t = _parts(df, spec, direction, lambda x: f"<b>{x}</b>", digits)
-    table = t["shown"].to_html(index=False, escape=False, border=0, classes="cells")
+    shown = t["shown"]
+    if len(spec["tasks"]) > WIDE and spec.get("kind") != "cross":
+        labels = [c for c in shown.columns if c not in (*spec["tasks"], "avg")]
+        shown = shown.set_index(labels).T
+        shown.columns = [" ".join(f"{k} {v}" for k, v in zip(labels, c if isinstance(c, tuple) else (c,)))
+                         for c in shown.columns]
+        shown = shown.rename_axis(spec.get("task_label", "task")).reset_index()
+    table = shown.to_html(index=False, escape=False, border=0, classes="cells")
     extra = "".join(f"<p>{html.escape(x)}</p>" for x in (t["note"], t["diagonal"]) if x)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(t['title'])}</title><style>"
             "body{font-family:sans-serif;margin:1.5em;color:#222} table.cells{border-collapse:collapse}"

@@ -17,9 +17,11 @@ def main(argv=None) -> None:
     p.add_argument("--mode", choices=MODES, required=True)
     p.add_argument("--n", type=int, required=True, help="use the last n harvested checkpoints")
     p.add_argument("--layers", default="all", help="'all' or an inclusive layer range 'a-b'")
+    p.add_argument("--unseen", nargs="*", default=[],
+                   help="tasks left out of training (leave-one-out): a row of the pooled stats each")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
-    compute(load_harvests(a.harvests, a.tasks), a.mode, a.n, a.layers).save(a.out)
+    compute(load_harvests(a.harvests, a.tasks), a.mode, a.n, a.layers, a.unseen).save(a.out)
 
 
 if __name__ == "__main__":

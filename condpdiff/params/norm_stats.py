@@ -7,12 +7,16 @@ normalises to 0 and denormalises back to its mean: never inf or NaN.
 
 The stats file also carries the mask of generated coordinates (Table 4c: which layers are
 generated); the generator sees only the masked coordinates.
+
+A generator trained without a task (leave-one-out) still has to denormalise that task's
+candidates, but may not look at its checkpoints: its row (``unseen``) holds the statistics of
+all training tasks' checkpoints pooled (what ``batch`` mode uses for every task), never its own.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -35,11 +39,13 @@ class NormStats:
     mask: torch.Tensor  # [K] bool
     n: int
     layers: str
+    unseen: list[str] = field(default_factory=list)  # tasks denormalised with the pooled stats, after `tasks`
 
     def _row(self, task: str) -> int:
-        if task not in self.tasks:
-            raise KeyError(f"task {task!r} not in these stats (tasks {self.tasks})")
-        return self.tasks.index(task)
+        rows = self.tasks + self.unseen
+        if task not in rows:
+            raise KeyError(f"task {task!r} not in these stats (tasks {self.tasks}, unseen {self.unseen})")
+        return rows.index(task)
 
     def normalise(self, params: torch.Tensor, task: str) -> torch.Tensor:
         """[N, K] full parameter vectors -> [N, K'] normalised generated coordinates."""
@@ -60,6 +66,7 @@ class NormStats:
             "tasks": json.dumps(self.tasks),
             "n": str(self.n),
             "layers": self.layers,
+            "unseen": json.dumps(self.unseen),
         }
         save_safetensors(path, {"mean": self.mean, "std": self.std, "mask": self.mask.to(torch.uint8)}, meta)
 
@@ -76,14 +83,15 @@ class NormStats:
                     mask=f.get_tensor("mask").bool(),
                     n=int(meta["n"]),
                     layers=meta["layers"],
+                    unseen=json.loads(meta.get("unseen", "[]")),
                 )
             except (KeyError, ValueError, TypeError) as e:
                 raise artifact_error(path, "normalisation stats file with unreadable metadata", found=repr(e)) from None
-        shape = [len(stats.tasks), int(stats.mask.sum())]
+        shape = [len(stats.tasks) + len(stats.unseen), int(stats.mask.sum())]
         for name, t in (("mean", stats.mean), ("std", stats.std)):
             if list(t.shape) != shape:
                 raise artifact_error(path, f"'{name}' does not fit the tasks and mask",
-                                     f"shape {shape} ({len(stats.tasks)} tasks x {shape[1]} generated coordinates)",
+                                     f"shape {shape} ({shape[0]} tasks x {shape[1]} generated coordinates)",
                                      f"{list(t.shape)}")
             check_finite(t, path, name)
         return stats
@@ -100,11 +108,13 @@ def _safe_std(x: torch.Tensor) -> torch.Tensor:
     return torch.where(std > STD_FLOOR, std, torch.ones_like(std))
 
 
-def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all") -> NormStats:
-    """Stats over the last `n` checkpoints of each task's ParamSet."""
+def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", unseen=()) -> NormStats:
+    """Stats over the last `n` checkpoints of each task's ParamSet, plus a pooled row per `unseen` task."""
     if mode not in MODES:
         raise ValueError(f"normalisation mode must be one of {MODES}, got {mode!r}")
-    tasks = list(sets)
+    tasks, unseen = list(sets), list(unseen)
+    if set(tasks) & set(unseen):
+        raise ValueError(f"tasks {sorted(set(tasks) & set(unseen))} are both trained on and unseen")
     layouts = {tuple(s.layout) for s in sets.values()}
     if len(layouts) != 1:
         raise ValueError(f"harvests of tasks {tasks} have different layouts: one backbone x rank per stats file")
@@ -122,7 +132,15 @@ def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all") -
         std = _safe_std(allrows).expand(len(tasks), k)
     else:
         mean, std = torch.zeros(len(tasks), k), torch.ones(len(tasks), k)
-    return NormStats(mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers)
+    if unseen:
+        pooled = torch.cat(list(rows.values()))
+        if mode == "none":
+            pool_mean, pool_std = torch.zeros(k), torch.ones(k)
+        else:
+            pool_mean, pool_std = pooled.mean(0), _safe_std(pooled)
+        mean = torch.cat([mean.to(pool_mean.dtype), pool_mean.expand(len(unseen), k)])
+        std = torch.cat([std.to(pool_std.dtype), pool_std.expand(len(unseen), k)])
+    return NormStats(mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers, unseen)
 
 
 def training_matrix(sets: dict[str, ParamSet], stats: NormStats) -> tuple[torch.Tensor, torch.Tensor]:

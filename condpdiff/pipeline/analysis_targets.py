@@ -59,7 +59,7 @@ class AnalysisPaths:
 
 def setting_label(w: dict) -> str:
     """A figure title's setting: ``tinypix r4 n64 layers-all norm-task pdiff cond-resnet18-image ddim50``."""
-    parts = [w["backbone"], f"r{w['rank']}", f"n{w['n']}", f"layers-{w['layers']}", f"norm-{w['norm']}"]
+    parts = [w["backbone"], f"r{w['rank']}", f"n{w['n']}", f"layers-{w['layers']}", f"norm-{w['norm']}{w.get('unseen', '')}"]
     if "kind" in w:
         parts.append(w["kind"])
     parts.append(f"cond-{w['condition']}")
@@ -97,7 +97,7 @@ def default_settings(config: dict) -> list[tuple[str, dict]]:
 
 
 def _wildcards(gen: dict, backbone: str, rank) -> dict:
-    return {"backbone": backbone, "rank": rank, "n": gen["n"], "layers": gen["layers"], "norm": gen["norm"],
+    return {"backbone": backbone, "rank": rank, "n": gen["n"], "layers": gen["layers"], "norm": gen["norm"], "unseen": "",
             "kind": gen.get("kind", "pdiff"), "condition": gen["condition"], "sampler": gen["sampler"]}
 
 

@@ -121,6 +121,24 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
                 raise ConfigError(key, f"n={n} exceeds finetune.harvest_last={harvest}")
     if "backbone" in abl and abl["backbone"] not in config["backbones"]:
         raise ConfigError("ablations.backbone", f"{abl['backbone']!r} is not a key of 'backbones'")
+    check_leave_one_out(config, "leave_one_out", config.get("leave_one_out", []), list(config["tasks"]),
+                        config["generator"]["condition"], "table_unseen")
+
+
+def check_leave_one_out(config: dict, key: str, left_out: list, members: list, condition: str, table: str) -> None:
+    """Leave-one-out (`key`): known, distinct tasks, others left to train on, a condition an unseen task has."""
+    unknown = [t for t in left_out if t not in members]
+    if unknown:
+        raise ConfigError(key, f"{unknown} not among the configured tasks/styles {members}")
+    if len(set(left_out)) != len(left_out):
+        raise ConfigError(key, f"a task is listed twice: {left_out}")
+    if left_out and len(members) < 3:
+        raise ConfigError(key, f"leaving one of {len(members)} out leaves fewer than two to train the generator on")
+    if left_out and condition not in names.CONTENT_CONDITIONS:
+        raise ConfigError(key, f"the generator's condition {condition!r} is an index of the training tasks, which a"
+                          f" left-out task does not have: use one of {list(names.CONTENT_CONDITIONS)}")
+    if table in config.get("targets", []) and not left_out:
+        raise ConfigError(key, f"the target {table} needs at least one task to leave out")
 
 
 def check_image(config: dict) -> None:
@@ -157,8 +175,35 @@ def check_image(config: dict) -> None:
                               f"{sorted(img['styles'])}")
         if pair[0] == pair[1]:
             raise ConfigError(f"image.interpolation.pairs[{i}]", f"a pair needs two different styles, got {pair}")
+    check_leave_one_out(config, "image.leave_one_out", img.get("leave_one_out", []), list(img["styles"]),
+                        img["generator"]["condition"], "table2_unseen")
     if "interpolation" in config.get("targets", []) and not pairs:
         raise ConfigError("image.interpolation.pairs", "the target interpolation needs at least one pair of styles")
+    check_generalisation(config)
+
+
+def check_generalisation(config: dict) -> None:
+    """``image.generalisation``: a pair of two different configured styles (or an interpolation pair to default
+    to) and three different noise seeds (the schema checks the generator overrides' keys)."""
+    img = config["image"]
+    g = img.get("generalisation") or {}
+    pair = g.get("pair") or []
+    wanted = "generalisation" in config.get("targets", [])
+    if pair:
+        unknown = [s for s in pair if s not in img["styles"]]
+        if len(pair) != 2 or unknown or pair[0] == pair[1]:
+            raise ConfigError("image.generalisation.pair", f"expected two different configured styles "
+                              f"({', '.join(img['styles'])}), got {pair}" + (f" ({unknown} unknown)" if unknown else ""))
+    elif wanted and not img.get("interpolation", {}).get("pairs"):
+        raise ConfigError("image.generalisation.pair", "the target generalisation needs a pair of styles: set it, or "
+                          "image.interpolation.pairs (its first pair is the default)")
+    seeds = {"image.generation.seed": img.get("generation", {}).get("seed", 0),
+             "image.generalisation.condition_seed": g.get("condition_seed", 1000),
+             "image.generalisation.reference_seed": g.get("reference_seed", 2000)}
+    if len(set(seeds.values())) != len(seeds):
+        raise ConfigError("image.generalisation.condition_seed", f"the condition, reference and evaluation images need "
+                          f"three different noise seeds, got {seeds}")
+
 
 
 def fill_defaults(config: dict, schema: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 FIGURE_TARGETS = {
     "analyses": "any",  # the paper's analyses: nearest checkpoint, parameter projection, trajectory, curves
     "interpolation": "image",  # theta(l) = (1 - l) theta_1 + l theta_2 between two styles: strips and FID curves
+    "generalisation": "image",  # M interpolated LoRAs: train on l in [0.1, 0.2) U ..., test on the gaps vs retrieval
 }
 
 
@@ -24,4 +25,8 @@ def figure_target_files(config: dict, name: str) -> list[str]:
         from condpdiff.pipeline.image_targets import interpolation_files
 
         return interpolation_files(config)
+    if name == "generalisation":
+        from condpdiff.pipeline.image_targets import generalisation_files
+
+        return generalisation_files(config)
     raise ValueError(f"unknown figure target {name!r}: expected one of {list(FIGURE_TARGETS)}")

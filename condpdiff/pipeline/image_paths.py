@@ -21,6 +21,13 @@ base key, {task} the style key). What is new, under R = results_dir:
       E/interpolation/GEN/DRAW/{task}--{other}/             theta(l) = (1 - l) theta_{task} + l theta_{other}:
         curve.json, curve.csv, strip.safetensors            FID to both styles per arm and l; the strip's images
         strip.png, curve.png, crossing.md                   the figures and where the two FID curves cross
+      E/generalisation/{backbone}/r{rank}/{task}--{other}/m{points}/    GS: the generalisation set (M LoRAs)
+        GS/set.safetensors, set.json
+        GS/IMG/ (IMG = cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed})  conditions.safetensors,
+          condition_features.safetensors, reference_features.safetensors, conditions.png
+        GS/IMG/GG/generator/ (GG = norm-{gnorm}-pool{pool})  stats, autoencoder/, diffusion/, report.json
+        GS/IMG/GG/{sampler}-c{cands}/candidates.safetensors, training_check.json
+        GS/IMG/GG/{sampler}-c{cands}/select-{select}/        scores.json, table.{csv,md,html}, figure.png
 
 EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
 FID settings, so a second seed (FID noise) or another extractor is another folder.
@@ -35,6 +42,19 @@ from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, Paths, fill
 INTERPOLATION_DATA = ("curve.json", "curve.csv", "strip.safetensors")
 INTERPOLATION_FIGURES = ("strip.png", "curve.png", "crossing.md")
 INTERPOLATION_FILES = INTERPOLATION_DATA + INTERPOLATION_FIGURES
+
+# The generalisation set (target ``generalisation``), one folder level per step's settings.
+GENERALISATION_SET = "generalisation/{backbone}/r{rank}/{task}--{other}/m{points}"
+GENERALISATION_IMAGES = GENERALISATION_SET + "/cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed}"
+GENERALISATION_GENERATOR = GENERALISATION_IMAGES + "/norm-{gnorm}-pool{pool}"
+GENERALISATION_DRAW = GENERALISATION_GENERATOR + "/{sampler}-c{cands}"
+GENERALISATION_SCORED = GENERALISATION_DRAW + "/select-{select}"
+GENERALISATION_LEVELS = {"set": GENERALISATION_SET, "images": GENERALISATION_IMAGES,
+                         "generator": GENERALISATION_GENERATOR + "/generator", "draw": GENERALISATION_DRAW,
+                         "scored": GENERALISATION_SCORED}
+# what the target lists: the figure, the table and the data behind them, and the condition images' grid
+GENERALISATION_FILES = (("scored", "figure.png"), ("scored", "table.md"), ("scored", "table.html"),
+                        ("scored", "table.csv"), ("scored", "scores.json"), ("images", "conditions.png"))
 
 
 def eval_part(config: dict, seed: int | None = None) -> str:
@@ -114,3 +134,10 @@ class ImagePaths:
     def interpolation(self, name: str, **w) -> str:
         """A file (``name``: see ``INTERPOLATION_FILES``) of the interpolation from style {task} to {other}."""
         return self._e(f"interpolation/{GEN_PART}/{DRAW_PART}/{{task}}--{{other}}/{name}", w)
+
+    def generalisation(self, level: str, name: str, **w) -> str:
+        """A file `name` of the generalisation set at `level` (``GENERALISATION_LEVELS``: set, images,
+        generator, draw, scored)."""
+        if level not in GENERALISATION_LEVELS:
+            raise ValueError(f"unknown generalisation level {level!r}: expected one of {list(GENERALISATION_LEVELS)}")
+        return self._e(f"{GENERALISATION_LEVELS[level]}/{name}", w)

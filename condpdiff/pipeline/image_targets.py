@@ -11,14 +11,16 @@
 
 The figure target ``interpolation`` (``interpolation_files``): per configured pair of styles, the LoRAs
 theta(l) = (1 - l) theta_1 + l theta_2 between Table 2's reported parameter sets and their FID to both styles.
+The figure target ``generalisation`` (``generalisation_files``): M such LoRAs between two styles' last checkpoints,
+the generator trained on l in [0.1, 0.2) U [0.3, 0.4) U ... and tested on the gaps against nearest-neighbour retrieval.
 """
 
 from __future__ import annotations
 
 import json
 
-from condpdiff.pipeline.image_paths import INTERPOLATION_FILES, ImagePaths, eval_part
-from condpdiff.pipeline.paths import selection_part
+from condpdiff.pipeline.image_paths import GENERALISATION_FILES, INTERPOLATION_FILES, ImagePaths, eval_part
+from condpdiff.pipeline.paths import selection_part, unseen_part
 
 ARMS = ("generated", "original", "soup", "nolora")
 
@@ -29,7 +31,8 @@ def image_selection(config: dict, seed: int) -> str:
 
 
 def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int | None = None,
-               source: str | None = None) -> str:
+               source: str | None = None, unseen: str | None = None) -> str:
+    """A cell file of the image tables; `unseen` names the style the generator was trained without."""
     img = config["image"]
     seed = img["generation"]["seed"] if seed is None else seed
     IP = ImagePaths(config["results_dir"], eval_part(config, seed))
@@ -41,7 +44,7 @@ def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int |
         return IP.scores.baseline(kind, **w)
     from condpdiff.pipeline.paths import selection_wildcards
 
-    w.update(layers=gen["layers"], norm=gen["norm"], kind=gen.get("kind", "pdiff"), condition=gen["condition"],
+    w.update(layers=gen["layers"], norm=gen["norm"], unseen=unseen_part(unseen), kind=gen.get("kind", "pdiff"), condition=gen["condition"],
              sampler=gen["sampler"], **selection_wildcards(image_selection(config, seed)))
     if kind == "generated" or source in (None, style):
         return IP.scores.generated(**w)
@@ -51,7 +54,7 @@ def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int |
 def generator_wildcards(config: dict, base: str, rank, style: str) -> dict:
     gen = config["image"]["generator"]
     return {"backbone": base, "rank": rank, "task": style, "n": gen["n"], "layers": gen["layers"], "norm": gen["norm"],
-            "kind": gen.get("kind", "pdiff"), "condition": gen["condition"], "sampler": gen["sampler"]}
+            "unseen": "", "kind": gen.get("kind", "pdiff"), "condition": gen["condition"], "sampler": gen["sampler"]}
 
 
 def reseeded_cell(config: dict, arm: str, base: str, rank, style: str) -> str:
@@ -68,7 +71,7 @@ def image_table_spec(config: dict, name: str) -> dict:
                f" {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting"
                f" {json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest (FID) to the"
                " style's TRAIN images; every FID here is against the held-out reference images")
-    base = {"tasks": styles, "digits": 2, "scored_on": "reference images", "name": name}
+    base = {"tasks": styles, "digits": 2, "scored_on": "reference images", "name": name, "task_label": "style"}
     if name == "table2":
         rows = [{"label": {"base": b, "rank": r},
                  "cells": {s: {k: image_cell(config, k, b, r, s) for k in ARMS} for s in styles}}
@@ -102,6 +105,21 @@ def image_table_spec(config: dict, name: str) -> dict:
         return {**base, "title": "Style screen: floor FID (own train vs own reference images) / the base model's FID"
                 " to the style / their ratio", "note": f"{setting}. A style with a small ratio leaves a LoRA no room.",
                 "columns": ["floor", "nolora", "ratio"], "rows": rows, "kind": "plain", "bold": False}
+    if name == "table2_unseen":
+        left_out = list(img["leave_one_out"])
+        if not left_out:
+            raise ValueError("table2_unseen: config 'image.leave_one_out' lists no style to leave out")
+        cols = {"unseen": "generated", "seen": "generated", "original": "original", "nolora": "nolora"}
+        rows = [{"label": {"base": b, "rank": r},
+                 "cells": {s: {c: image_cell(config, k, b, r, s, unseen=s if c == "unseen" else None)
+                               for c, k in cols.items()} for s in left_out}}
+                for b, r in pairs]
+        return {**base, "tasks": left_out, "title": "Unseen styles (leave-one-out): FID of the LoRA generated for a"
+                " style the generator never saw / seen / original / no-LoRA",
+                "note": f"{setting}; unseen = the candidate selected (on the style's train images) from a generator"
+                " trained WITHOUT the style (no checkpoint of it in its stats, autoencoder or diffusion; denormalised"
+                " with the other styles' pooled stats), conditioned on the style's train images; seen = table2's"
+                " generated cell", "columns": list(cols), "rows": rows, "kind": "plain"}
     raise ValueError(f"unknown image table {name!r}")
 
 
@@ -126,3 +144,32 @@ def interpolation_files(config: dict) -> list[str]:
     return [IP.interpolation(name, **generator_wildcards(config, b, r, s1), other=s2)
             for b in img["bases"] for r in img["lora"]["ranks"] for s1, s2 in interpolation_pairs(config)
             for name in INTERPOLATION_FILES]
+
+
+def generalisation_pair(config: dict) -> tuple[str, str]:
+    """``image.generalisation.pair``, or (empty) the first interpolation pair."""
+    img = config["image"]
+    pair = img["generalisation"]["pair"] or (img["interpolation"]["pairs"] or [[]])[0]
+    if len(pair) != 2:
+        raise ValueError("config key 'image.generalisation.pair': empty, and image.interpolation.pairs has no pair")
+    return pair[0], pair[1]
+
+
+def generalisation_wildcards(config: dict, base: str, rank) -> dict:
+    """Every path part of the generalisation set's files for one base x rank, from the config."""
+    img = config["image"]
+    g = img["generalisation"]
+    s1, s2 = generalisation_pair(config)
+    return {"backbone": base, "rank": rank, "task": s1, "other": s2, "points": g["points"],
+            "cond_k": g["condition_images"], "cond_seed": g["condition_seed"], "ref_n": g["reference_images"],
+            "ref_seed": g["reference_seed"], "gnorm": g["norm"], "pool": g["condition_pool"], "sampler": img["generator"]["sampler"],
+            "cands": g["num_candidates"], "select": g["select"]}
+
+
+def generalisation_files(config: dict) -> list[str]:
+    """Every file of the target ``generalisation``: per base x rank, at Table 2's generation seed (the
+    evaluation images'), the figure, the table (Markdown, HTML, CSV), the scores and the condition images' grid."""
+    img = config["image"]
+    IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
+    return [IP.generalisation(level, name, **generalisation_wildcards(config, b, r))
+            for b in img["bases"] for r in img["lora"]["ranks"] for level, name in GENERALISATION_FILES]

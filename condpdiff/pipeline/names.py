@@ -18,12 +18,17 @@ TABLES = {
     "table_sampler": "sampler",
     "table_recon": None,
     "table_cross": None,
+    "table_unseen": None,  # leave-one-task-out: each task from a generator trained without it, next to seen / no-LoRA
     "table2": None,  # images: generated / original / soup / no-LoRA FID per style
     "table2_cross": None,  # images: each style's generated LoRA against every style's reference
     "table2_noise": None,  # images: table2's arms at a second generation seed (FID noise)
     "image_screen": None,  # images: each style's floor FID (train vs reference) and the base's FID to it
+    "table2_unseen": None,  # images: leave-one-style-out, like table_unseen
 }
-IMAGE_TABLES = ("table2", "table2_cross", "table2_noise", "image_screen")
+IMAGE_TABLES = ("table2", "table2_cross", "table2_noise", "image_screen", "table2_unseen")
+# Conditions computed from the task's own content (text or images), so they exist for a task the
+# generator never saw; 'onehot' and 'learnable' are indices into the training tasks.
+CONTENT_CONDITIONS = ("clip-twoshot", "clip-desc", "sentence-twoshot", "sentence-desc") + IMAGE_CONDITIONS
 
 # Regular expressions of free-form path parts (anchored by Snakemake and by the schema's patterns).
 SAMPLER_RE = r"(ddpm|ddim)[1-9]\d*"

@@ -3,20 +3,23 @@
 ``Paths(results_dir)`` returns path *patterns* with Snakemake wildcards (``{task}``, ...);
 keyword arguments fill some or all of them, so the same method serves a rule's ``output:``
 (no arguments), an input function (``P.harvest(**wildcards)``) and a table's cell list (every
-value given). Every setting that changes an artifact is a part of its path:
+value given). Every setting that changes an artifact is a part of its path. ``{unseen}`` is empty for the
+generator trained on every task, or ``-without-{task}`` for one trained without that task
+(leave-one-out: the candidates of the left-out task are generated for a task it never saw):
 
     R/tasks/{task}.json                                        task definition
     R/data/glue/{synthetic}/{train,dev}.tsv                         synthetic smoke data
     R/backbones/{backbone}/                                    tiny random backbone (smoke)
     R/finetune/{backbone}/r{rank}/{task}/                      harvest.safetensors, summary.json
     R/conditions/{condition}/{task}.safetensors                condition vector
-    R/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}/   GEN
+    R/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/   GEN
       GEN/stats.safetensors                                    normalisation statistics
       GEN/pdiff/autoencoder/                                   parameter autoencoder (+ recon/)
       GEN/pdiff/cond-{condition}/diffusion/                    diffusion model
       GEN/{kind}/cond-{condition}/{sampler}/candidates/{task}.safetensors
     R/scores/{backbone}/r{rank}/                               SC
       SC/{task}/harvest_scores.json                            every harvested checkpoint on dev
+      SC/{task}/nolora{_scores,}.json                          no LoRA (all LoRA weights zero, the task's head)
       SC/n{n}/{task}/{original,soup}.json                      baseline cells (+ soup_scores.json)
       SC/n{n}/layers-{layers}/norm-{norm}/                     SG
         SG/pdiff/autoencoder/{task}/recon{_scores,}.json       reconstructions
@@ -34,14 +37,14 @@ import re
 
 _FIELD = re.compile(r"\{([A-Za-z_]+)\}")
 
-GEN_PART = "{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}"
+GEN_PART = "{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}"
 DRAW_PART = "{kind}/cond-{condition}/{sampler}"
 SEL_PART = "sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}"
 
 # Log / benchmark file names: the job's wildcards flattened.
 TAG_TASK = "{backbone}_r{rank}_{task}"
 TAG_N = "{backbone}_r{rank}_n{n}_{task}"
-TAG_GEN = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}"
+TAG_GEN = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}{unseen}"
 TAG_RECON = TAG_GEN + "_{task}"
 TAG_DIFF = TAG_GEN + "_cond-{condition}"
 TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{sampler}_{task}"
@@ -52,6 +55,23 @@ TAG_CROSS = TAG_SEL + "_from-{source}"
 def fill(pattern: str, **values) -> str:
     """`pattern` with the wildcards named in `values` replaced (others stay as ``{name}``)."""
     return _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern)
+
+
+UNSEEN_PREFIX = "-without-"
+
+
+def unseen_part(task: str | None) -> str:
+    """The generator path part ``-without-{task}`` of a generator trained without `task`; "" for none."""
+    return f"{UNSEEN_PREFIX}{task}" if task else ""
+
+
+def unseen_task(part: str) -> str | None:
+    """The inverse of `unseen_part`: the left-out task, or None for the generator of every task."""
+    if not part:
+        return None
+    if not part.startswith(UNSEEN_PREFIX) or len(part) == len(UNSEEN_PREFIX):
+        raise ValueError(f"not an unseen-task path part: {part!r} (expected '' or e.g. '-without-sst2')")
+    return part[len(UNSEEN_PREFIX):]
 
 
 def selection_part(size: int, seed: int, pool: str = "train", race: int = 0) -> str:
@@ -136,6 +156,10 @@ class Paths:
 
     def harvest_scores(self, **w) -> str:
         return fill(f"{self.scores_dir(**w)}/{{task}}/harvest_scores.json", **w)
+
+    def nolora(self, name: str, **w) -> str:
+        """``nolora.json`` (cell) or ``nolora_scores.json``: the task's head with every LoRA weight zero."""
+        return fill(f"{self.scores_dir(**w)}/{{task}}/{name}.json", **w)
 
     def baseline(self, name: str, **w) -> str:
         """``original.json``, ``soup.json`` or ``soup_scores.json`` of the last n checkpoints."""

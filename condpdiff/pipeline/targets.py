@@ -12,9 +12,10 @@ import shlex
 
 from condpdiff.pipeline import names
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
-from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards
+from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards, unseen_part
 
-CELL_KINDS = ("generated", "original", "soup", "recon", "cross")
+CELL_KINDS = ("generated", "original", "soup", "recon", "cross", "nolora")
+UNSEEN_COLUMNS = ("unseen", "seen", "original", "nolora")  # table_unseen / table2_unseen
 TABLE_FORMATS = ("csv", "md", "html")  # what make_table writes per table (the report shows the HTML)
 ABLATION_TITLES = {
     "table3": "Table 3: number of harvested checkpoints N",
@@ -35,13 +36,16 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
     """The cell file of `kind` for one backbone x rank x task at a generator `setting`.
 
     `setting` holds n, layers, norm, kind, condition, sampler and (generated, cross) ``selection``
-    (a `selection_dir` part) and (cross) ``source``.
+    (a `selection_dir` part) and (cross) ``source``; ``unseen``, where given, names the task the
+    generator was trained without (leave-one-out).
     """
     P = Paths(results)
     w = {"backbone": backbone, "rank": rank, "task": task, "n": setting["n"]}
     if kind in ("original", "soup"):
         return P.baseline(kind, **w)
-    w.update(layers=setting["layers"], norm=setting["norm"])
+    if kind == "nolora":
+        return P.nolora("nolora", **w)
+    w.update(layers=setting["layers"], norm=setting["norm"], unseen=unseen_part(setting.get("unseen")))
     if kind == "recon":
         return P.recon_scores("recon", **w)
     if kind not in ("generated", "cross"):
@@ -53,6 +57,16 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
     if kind == "generated" or setting["source"] == task:
         return P.generated(**w)
     return P.cross("cross", source=setting["source"], **w)
+
+
+def unseen_cells(results: str, backbone: str, rank, task: str, setting: dict) -> dict:
+    """The cells of one task in the leave-one-out tables: unseen / seen / original / no LoRA."""
+    return {
+        "unseen": cell_path(results, "generated", backbone, rank, task, {**setting, "unseen": task}),
+        "seen": cell_path(results, "generated", backbone, rank, task, setting),
+        "original": cell_path(results, "original", backbone, rank, task, setting),
+        "nolora": cell_path(results, "nolora", backbone, rank, task, setting),
+    }
 
 
 def ablation_base(config: dict) -> tuple[str, int]:
@@ -104,6 +118,26 @@ def table_spec(config: dict, name: str) -> dict:
             rows.append({"label": {"backbone": b, "rank": r}, "cells": cells})
         title = "Autoencoder reconstructions vs original checkpoints"
         note = f"best / mean dev score over the reconstructions of the last n checkpoints and over those checkpoints; {setting_note}"
+    elif name == "table_unseen":
+        left_out = list(config["leave_one_out"])
+        if not left_out:
+            raise ValueError("table_unseen: config 'leave_one_out' lists no task to leave out")
+        tasks, columns = left_out, list(UNSEEN_COLUMNS)
+        rows = [
+            {
+                "label": {"backbone": b, "rank": r},
+                "cells": {t: unseen_cells(results, b, r, t, gen) for t in tasks},
+            }
+            for b, r in pairs
+        ]
+        title = "Unseen tasks (leave-one-out): generated for a task the generator never saw / seen / original / no LoRA"
+        note = (
+            "unseen = the candidate selected for the task from a generator trained WITHOUT it (its stats, autoencoder"
+            " and diffusion saw no checkpoint of it; it is denormalised with the other tasks' pooled stats and"
+            " conditioned on its own condition); seen = the same cell from the generator of every task (table1's"
+            " generated); original = best of its checkpoints on dev; no LoRA = its head (last checkpoint's) on the"
+            f" base model with every LoRA weight zero. {setting_note}"
+        )
     elif name == "table_cross":
         b, r = ablation_base(config)
         columns, kind = ["score"], "cross"

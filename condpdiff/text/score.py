@@ -162,6 +162,13 @@ def soup(pset: ParamSet, n: int | None = None) -> ParamSet:
     )
 
 
+def zero_lora(pset: ParamSet) -> ParamSet:
+    """No LoRA: the last row with every LoRA weight zero (so the base model plus that row's head)."""
+    last = pset.last(1)
+    return ParamSet(torch.zeros_like(last.params), last.layout, last.steps.clone(), torch.full((1,), float("nan")),
+                    {k: v.clone() for k, v in last.heads.items()}, {**last.info, "kind": "nolora"})
+
+
 def last_checkpoint_head(harvest: ParamSet) -> dict[str, torch.Tensor]:
     """The head of the last harvested checkpoint (config ``scoring.head: last_checkpoint``)."""
     return harvest.head_state_dict(harvest.n - 1)
@@ -230,6 +237,8 @@ def main(argv=None) -> None:
     p.add_argument("--params", required=True, help="parameter file (.safetensors) whose rows are scored")
     p.add_argument("--last", type=int, default=None, help="score only the last N rows")
     p.add_argument("--soup", type=int, default=None, help="score one row: the mean of the last N rows")
+    p.add_argument("--zero-lora", action="store_true",
+                   help="score one row: the last row with every LoRA weight zero (the no-LoRA baseline)")
     p.add_argument(
         "--every", type=int, default=1, help="score every k-th row, counted back from the last (always scored)"
     )
@@ -266,8 +275,12 @@ def main(argv=None) -> None:
     pset = ParamSet.load(a.params)
     if a.last is not None:
         pset = pset.last(a.last)
+    if a.soup is not None and a.zero_lora:
+        raise SystemExit("give at most one of --soup and --zero-lora")
     if a.soup is not None:
         pset = soup(pset, a.soup)
+    if a.zero_lora:
+        pset = zero_lora(pset)
     n_in_file, row = pset.n, None
     if a.every != 1:
         pset = pset.every(a.every)
@@ -302,7 +315,7 @@ def main(argv=None) -> None:
     except KeyError as e:  # LoRA tensor names of another backbone
         raise artifact_error(a.params, f"LoRA weights that do not fit backbone {a.model} at rank {a.rank}",
                              "the backbone's LoRA tensors", str(e)) from None
-    cache["rows"] = {"last": a.last, "soup": a.soup, "every": a.every, "row_from": a.row_from or a.best_of, "row": row}
+    cache["rows"] = {"last": a.last, "soup": a.soup, "zero_lora": a.zero_lora, "every": a.every, "row_from": a.row_from or a.best_of, "row": row}
     cache["rows"]["in_file"] = n_in_file
     write_json(a.out, cache)
     log.info("scored %d rows in %.1fs (%.3fs per row)", pset.n, cache["seconds"], cache["seconds_per_row"])

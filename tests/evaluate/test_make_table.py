@@ -108,3 +108,17 @@ def test_html_page_carries_the_markdown_cells_and_bold(spec, tmp_path):
     assert page.startswith("<!doctype html>") and "<h2>Table 1" in page
     assert md.count("**") // 2 == page.count("<b>") > 0  # the same best cells in bold
     assert "<table" in page and page.count("<tr") == len(spec["rows"]) + 1  # header + one row per table row
+
+
+def test_html_shows_a_wide_table_one_task_per_line(spec):
+    """More tasks than tables.WIDE (8 styles): the HTML page puts a task per line, the Markdown stays wide."""
+    sst2 = spec["rows"][0]["cells"]["sst2"]
+    tasks = [f"t{i}" for i in range(tables.WIDE + 2)]
+    spec = {**spec, "tasks": tasks, "task_label": "style",
+            "rows": [{**row, "cells": {t: row["cells"]["sst2"] for t in tasks}} for row in spec["rows"]]}
+    df, direction = tables.build(spec)
+    page = tables.to_html(df, spec, direction)
+    assert page.count("<tr") == len(tasks) + 2  # header, a line per task, avg
+    assert "<th>style</th>" in page and "<th>backbone bert rank 1</th>" in page and "<th>backbone bert rank 16</th>" in page
+    assert page.count("<b>") == markdown(spec).count("**") // 2 and sst2
+    assert markdown(spec).splitlines()[4].count("|") == len(tasks) + 4  # 2 labels + tasks + avg, wide

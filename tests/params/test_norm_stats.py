@@ -61,3 +61,26 @@ def test_last_n_and_layer_mask():
     assert torch.allclose(s.mean[0], sets()["a"].params[-3:, 3:].mean(0))
     filled = s.denormalise(torch.zeros(2, 3), "a", fill=torch.full((6,), -1.0))
     assert torch.all(filled[:, :3] == -1.0)
+
+
+def test_unseen_task_gets_the_pooled_stats_and_is_not_trained_on(tmp_path):
+    """Leave-one-out: the left-out task's row is the pooled stats of the training tasks, never its own."""
+    import pytest
+
+    data = sets()
+    for mode in ("task", "batch", "none"):
+        s = compute(data, mode, n=8, unseen=["c"])
+        s.save(tmp_path / f"{mode}.safetensors")
+        s = NormStats.load(tmp_path / f"{mode}.safetensors")
+        assert s.tasks == ["a", "b"] and s.unseen == ["c"] and s.mean.shape == (3, 6)
+        x, ids = training_matrix(data, s)
+        assert x.shape[0] == 16 and set(ids.tolist()) == {0, 1}
+        if mode != "none":
+            pooled = torch.cat([data["a"].params, data["b"].params]).double()
+            assert torch.allclose(s.mean[2], pooled.mean(0).float(), atol=1e-5)
+            assert torch.allclose(s.denormalise(torch.zeros(1, 6), "c", torch.zeros(6))[0], pooled.mean(0).float(), atol=1e-5)
+    assert compute(data, "task", n=8).unseen == []
+    with pytest.raises(ValueError, match="both trained on and unseen"):
+        compute(data, "task", n=8, unseen=["a"])
+    with pytest.raises(KeyError, match="not in these stats"):
+        compute(data, "task", n=8).normalise(data["a"].params, "c")

@@ -52,9 +52,9 @@ def test_image_files_put_fid_under_the_eval_part_and_each_rank_gets_its_own():
 def test_paths_and_labels_fill_wildcards():
     A = AnalysisPaths("R/")
     assert A.nearest_fid("csv", evalpart="E", backbone="b") == (
-        "R/analysis/b/r{rank}/n{n}/layers-{layers}/norm-{norm}/{kind}/cond-{condition}/{sampler}/E/nearest_checkpoint.csv"
+        "R/analysis/b/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/{kind}/cond-{condition}/{sampler}/E/nearest_checkpoint.csv"
     )
-    w = {"backbone": "b", "rank": 1, "n": 5, "layers": "all", "norm": "task", "condition": "c"}
+    w = {"backbone": "b", "rank": 1, "n": 5, "layers": "all", "norm": "task", "unseen": "", "condition": "c"}
     assert A.curves("png", **w) == "R/analysis/b/r1/n5/layers-all/norm-task/pdiff/cond-c/training_curves.png"
     assert setting_label(w) == "b r1 n5 layers-all norm-task cond-c"
     assert setting_label({**w, "kind": "pdiff", "sampler": "ddim9"}).endswith("pdiff cond-c ddim9")

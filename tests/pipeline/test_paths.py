@@ -16,7 +16,7 @@ W = {"backbone": "tiny", "rank": 1, "task": "syn_topic", "n": 20}
 SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
            "selection": "sel64-seed0"}  # fmt: skip
 # The wildcards the workflow constrains (workflow/rules/common.smk: wildcard_constraints).
-CONSTRAINED = {"backbone", "task", "source", "synthetic", "rank", "n", "layers", "norm", "kind", "condition",
+CONSTRAINED = {"backbone", "task", "source", "synthetic", "rank", "n", "layers", "norm", "unseen", "kind", "condition",
                "sampler", "sel_n", "sel_seed", "sel_pool", "sel_race", "table"}  # fmt: skip
 
 
@@ -32,8 +32,8 @@ def test_a_path_method_gives_the_pattern_or_a_filled_path():
     assert P.harvest() == "res/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
     assert P.harvest(backbone="tiny") == "res/finetune/tiny/r{rank}/{task}/harvest.safetensors"
     assert P.harvest(**W) == "res/finetune/tiny/r1/syn_topic/harvest.safetensors"
-    assert P.autoencoder_dir(**W, layers="all", norm="task") == "res/generator/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder"
-    assert P.candidates(**W, layers="0-0", norm="none", kind="pdiff", condition="learnable", sampler="ddpm100") == (
+    assert P.autoencoder_dir(**W, layers="all", norm="task", unseen="") == "res/generator/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder"
+    assert P.candidates(**W, layers="0-0", norm="none", unseen="", kind="pdiff", condition="learnable", sampler="ddpm100") == (
         "res/generator/tiny/r1/n20/layers-0-0/norm-none/pdiff/cond-learnable/ddpm100/candidates/syn_topic.safetensors"
     )
     assert P.table("md", table="table1") == "res/tables/table1.md"
@@ -79,11 +79,12 @@ def test_selection_wildcards_refuse_other_text(bad):
 
 def test_cell_path_of_every_kind():
     P = Paths(R)
-    gen = {**W, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
+    gen = {**W, "layers": "all", "norm": "task", "unseen": "", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
            "sel_n": 64, "sel_seed": 0, "sel_pool": "", "sel_race": ""}  # fmt: skip
     expected = {
         "original": "res/scores/tiny/r1/n20/syn_topic/original.json",
         "soup": "res/scores/tiny/r1/n20/syn_topic/soup.json",
+        "nolora": "res/scores/tiny/r1/syn_topic/nolora.json",
         "recon": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json",
         "generated": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json",
     }

@@ -13,7 +13,8 @@ import yaml
 
 from condpdiff.pipeline.names import IMAGE_TABLES, TABLES
 
-TEXT_TABLES = [t for t in TABLES if t not in IMAGE_TABLES]
+# table_unseen needs a content condition and `leave_one_out` (tests/pipeline/test_leave_one_out.py)
+TEXT_TABLES = [t for t in TABLES if t not in IMAGE_TABLES and t != "table_unseen"]
 from condpdiff.pipeline.paths import Paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def dry_run(tmp_path_factory):
     path = tmp / "smoke_all.yaml"
     path.write_text(yaml.safe_dump(config))
     adapter = Paths(config["results_dir"]).adapter(
-        backbone="tiny", rank=1, n=20, layers="all", norm="task", kind="pdiff", condition="onehot",
+        backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="", kind="pdiff", condition="onehot",
         sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="", sel_race="",
     )  # fmt: skip
     out = snakemake("all", adapter, "-n", "--configfile", str(path), "--quiet", "rules",

@@ -10,7 +10,7 @@ import torch
 from condpdiff.text import backbone as bb
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
-from condpdiff.text.score import ScoringConfig, Scorer, load_splits, score_file, soup
+from condpdiff.text.score import ScoringConfig, Scorer, load_splits, score_file, soup, zero_lora
 from condpdiff.text.tasks import task_to_dict
 
 TARGETS = ["query", "key", "value"]
@@ -122,6 +122,17 @@ def test_soup_is_the_mean(random_paramset):
     for k, v in pset.heads.items():
         torch.testing.assert_close(s.heads[k][0], v[2:].mean(0))
     torch.testing.assert_close(soup(pset).params[0], pset.params.mean(0))
+
+
+def test_zero_lora_is_the_base_model_with_the_last_head(scorer, random_paramset):
+    """No LoRA (table_unseen): every LoRA weight zero, the last row's head; scores as the unwrapped base would."""
+    pset = random_paramset(n=4, seed=5)
+    z = zero_lora(pset)
+    assert z.n == 1 and torch.count_nonzero(z.params) == 0 and z.info["kind"] == "nolora"
+    for k, v in pset.heads.items():
+        torch.testing.assert_close(z.heads[k][0], v[-1])
+    cache = score_file(scorer, z, "mem", head_mode="file", harvest=None)
+    assert cache["scores"]["dev"][0] == scorer.score(z.lora_state_dict(0), pset.head_state_dict(3))["dev"]
 
 
 def test_head_last_checkpoint_overrides_row_heads(scorer, random_paramset):

@@ -23,6 +23,7 @@ from condpdiff.pipeline.paths import (
     TAG_SEL,
     TAG_TASK,
     Paths,
+    unseen_task,
 )
 from condpdiff.text.tasks import get_task
 
@@ -50,6 +51,7 @@ wildcard_constraints:
     n=r"\d+",
     layers=names.LAYERS_RE,
     norm=names.alternatives(names.NORMS),
+    unseen=r"(-without-[A-Za-z0-9_]+)?",
     kind=names.alternatives(names.GENERATOR_KINDS),
     condition=names.alternatives(names.CONDITIONS + names.IMAGE_CONDITIONS),
     sampler=names.SAMPLER_RE,
@@ -89,11 +91,28 @@ def task_harvest(wildcards):
     )
 
 
-def members(wildcards):
-    """What a generator is trained on: the styles for an image base, else the text tasks."""
+def all_members(wildcards):
+    """The tasks of a backbone: the styles for an image base, else the text tasks."""
     if wildcards.backbone in IMAGE_BASES:
         return list(config["image"]["styles"])
     return TASKS
+
+
+def unseen(wildcards):
+    """The task a leave-one-out generator is trained without ({unseen} = -without-<task>), or None."""
+    left_out = unseen_task(wildcards.get("unseen", ""))
+    if left_out is not None and left_out not in all_members(wildcards):
+        raise ValueError(
+            f"generator path part '-without-{left_out}': {left_out!r} is not among the tasks/styles"
+            f" of backbone {wildcards.backbone!r} ({all_members(wildcards)})"
+        )
+    return left_out
+
+
+def members(wildcards):
+    """What a generator is trained on: the backbone's tasks or styles, less a left-out one."""
+    left_out = unseen(wildcards)
+    return [t for t in all_members(wildcards) if t != left_out]
 
 
 def all_harvests(wildcards):

@@ -90,6 +90,26 @@ rule make_cross_cell:
         "python -m condpdiff.evaluate.cells cross --scores {input.scores} --out {output.cell} > {log} 2>&1"
 
 
+rule make_text_nolora_cell:
+    """No LoRA (text): the one scored row of score_nolora's cache."""
+    input:
+        scores=P.nolora("nolora_scores"),
+    output:
+        cell=P.nolora("nolora"),
+    log:
+        P.log("make_text_nolora_cell", TAG_TASK),
+    benchmark:
+        P.benchmark("make_text_nolora_cell", TAG_TASK)
+    conda:
+        "../../environment.yml"
+    resources:
+        **CELL_RESOURCES,
+    params:
+        code=code("evaluate.cells"),
+    shell:
+        "python -m condpdiff.evaluate.cells nolora --scores {input.scores} --out {output.cell} > {log} 2>&1"
+
+
 rule make_recon_cell:
     input:
         scores=P.recon_scores(),

@@ -19,10 +19,12 @@ rule compute_norm_stats:
         mem_mb=8000,
     params:
         tasks=lambda w: " ".join(members(w)),
+        unseen=lambda w: f"--unseen {unseen(w)}" if unseen(w) else "",
         code=code("params.compute_norm_stats"),
     shell:
         "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests} --tasks {params.tasks}"
-        " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} --out {output.stats} > {log} 2>&1"
+        " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} {params.unseen}"
+        " --out {output.stats} > {log} 2>&1"
 
 
 rule train_autoencoder:
@@ -41,6 +43,7 @@ rule train_autoencoder:
         P.benchmark("train_autoencoder", TAG_GEN)
     wildcard_constraints:
         backbone=names.alternatives(list(config.get("backbones") or [])),
+        unseen="(?:)",  # the generator of every task (train_unseen_autoencoder: one left out)
     conda:
         "../../environment.yml"
     threads: 2
@@ -50,14 +53,33 @@ rule train_autoencoder:
         mem_mb=16000,
     params:
         out_dir=lambda w, output: os.path.dirname(output.model),
-        recon_dir=lambda w, output: os.path.dirname(output.recon[0]),
+        recon=lambda w, output: (
+            f"--recon-dir {os.path.dirname(output.recon[0])}"
+            if "recon" in output.keys()
+            else ""
+        ),
         tasks=lambda w: " ".join(members(w)),
         settings=settings.flags(config["autoencoder"]),
         code=code("generator.pdiff.train_autoencoder"),
     shell:
         "python -m condpdiff.generator.pdiff.train_autoencoder --stats {input.stats} --harvests {input.harvests}"
         " --tasks {params.tasks} {params.settings} --out-dir {params.out_dir} --report {output.report}"
-        " --recon-dir {params.recon_dir} > {log} 2>&1"
+        " {params.recon} > {log} 2>&1"
+
+
+use rule train_autoencoder as train_unseen_autoencoder with:
+    output:
+        model=P.autoencoder("model.safetensors"),
+        config=P.autoencoder("config.json"),
+        curve=P.autoencoder("curve.csv"),
+        report=P.autoencoder("report.json"),
+    log:
+        P.log("train_unseen_autoencoder", TAG_GEN),
+    benchmark:
+        P.benchmark("train_unseen_autoencoder", TAG_GEN)
+    wildcard_constraints:
+        backbone=names.KEY_RE,
+        unseen="-without-[A-Za-z0-9_]+",
 
 
 rule train_diffusion:

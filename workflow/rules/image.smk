@@ -233,6 +233,7 @@ use rule train_autoencoder as train_image_autoencoder with:
         P.benchmark("train_image_autoencoder", TAG_GEN)
     wildcard_constraints:
         backbone=names.alternatives(imgset.bases(config)),
+        unseen="(?:)",  # the generator of every task (train_unseen_autoencoder: one left out)
 
 
 # --- images generated per arm (same prompts, same seeds): their FID features and a grid ---

@@ -169,6 +169,28 @@ rule score_soup:
         SCORE
 
 
+rule score_nolora:
+    """No LoRA: the base model with the task's head (its last checkpoint's), every LoRA weight zero."""
+    input:
+        **score_inputs(task_harvest),
+    output:
+        scores=P.nolora("nolora_scores"),
+    log:
+        P.log("score_nolora", TAG_TASK),
+    benchmark:
+        P.benchmark("score_nolora", TAG_TASK)
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        **SCORE_RESOURCES,
+    params:
+        args=score_args(["dev"], head="file", extra="--zero-lora"),
+        code=code("text.score"),
+    shell:
+        SCORE
+
+
 rule score_candidates:
     input:
         **score_inputs(P.candidates()),
