@@ -168,8 +168,11 @@ def generalisation_wildcards(config: dict, base: str, rank) -> dict:
 
 def generalisation_files(config: dict) -> list[str]:
     """Every file of the target ``generalisation``: per base x rank, at Table 2's generation seed (the
-    evaluation images'), the figure, the table (Markdown, HTML, CSV), the scores and the condition images' grid."""
+    evaluation images'), the figure, the table (Markdown, HTML, CSV), the scores and the condition images' grid;
+    none when the config names no pair (the config check requires one when `generalisation` is a target)."""
     img = config["image"]
+    if not (img["generalisation"]["pair"] or img["interpolation"]["pairs"]):
+        return []
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
     return [IP.generalisation(level, name, **generalisation_wildcards(config, b, r))
             for b in img["bases"] for r in img["lora"]["ranks"] for level, name in GENERALISATION_FILES]

@@ -53,3 +53,13 @@ def test_grid_sits_beside_its_features_file():
     f = IP.nolora_features(backbone="b", task="s")
     assert f == "R/image/eval/E/features/b/nolora/s.safetensors"
     assert IP.grid(f) == "R/image/eval/E/grids/b/nolora/s.png"
+
+
+def test_no_generalisation_files_without_a_pair():
+    """A config with an image branch but no style pair (the paper's config.yaml) still parses."""
+    from condpdiff.pipeline.config import load_config
+    from condpdiff.pipeline.image_targets import generalisation_files
+    from condpdiff.text.tasks import get_task
+
+    config = load_config([ROOT / "config/config.yaml"], get_task)
+    assert not config["image"]["interpolation"]["pairs"] and generalisation_files(config) == []
