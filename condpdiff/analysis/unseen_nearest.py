@@ -24,6 +24,7 @@ import torch
 from condpdiff.params.paramfile import ParamSet
 from condpdiff.pipeline.artifacts import CELL_FORMAT, load_json
 from condpdiff.pipeline.config import load_config
+from condpdiff.pipeline.generators import generator_settings
 from condpdiff.pipeline.paths import Paths
 from condpdiff.text.tasks import get_task
 
@@ -40,7 +41,8 @@ def distances(candidate: torch.Tensor, centres: dict[str, torch.Tensor]) -> dict
 
 
 def nearest_table(config: dict, image: bool) -> pd.DataFrame:
-    """One row per (backbone x rank, left-out task, seen/unseen): the distances and the nearest task."""
+    """One row per (backbone x rank, generator kind, left-out task, seen/unseen): the distances and the nearest
+    task; one generator kind per setting the config compares (`generator`, then `compare_generators`)."""
     from condpdiff.pipeline import image_targets, targets
 
     P = Paths(config["results_dir"])
@@ -48,30 +50,32 @@ def nearest_table(config: dict, image: bool) -> pd.DataFrame:
         img = config["image"]
         members, left_out, n = list(img["styles"]), list(img["leave_one_out"]), img["generator"]["n"]
         pairs = [(b, r) for b in img["bases"] for r in img["lora"]["ranks"]]
+        gens = [g for _, g in generator_settings(config, "image.")]
 
-        def cell(b, r, t, unseen):
-            return image_targets.image_cell(config, "generated", b, r, t, unseen=t if unseen else None)
+        def cell(b, r, t, unseen, gen):
+            return image_targets.image_cell(config, "generated", b, r, t, unseen=t if unseen else None, gen=gen)
     else:
         members, left_out, n = list(config["tasks"]), list(config["leave_one_out"]), config["generator"]["n"]
         pairs = [(b, r) for b in config["backbones"] for r in config["lora"]["ranks"]]
-        setting = {**config["generator"], "selection": targets.selection_dir(config)}
+        gens = [g for _, g in generator_settings(config)]
 
-        def cell(b, r, t, unseen):
+        def cell(b, r, t, unseen, gen):
             return targets.cell_path(config["results_dir"], "generated", b, r, t,
-                                     {**setting, "unseen": t if unseen else None})
+                                     {**gen, "selection": targets.selection_dir(config), "unseen": t if unseen else None})
     if not left_out:
         raise SystemExit("the config lists no task to leave out ('leave_one_out' / 'image.leave_one_out')")
     rows = []
     for b, r in pairs:
         centres = {u: ParamSet.load(P.harvest(backbone=b, rank=r, task=u)).last(n).params.double().mean(0)
                    for u in members}
-        for t in left_out:
-            others = torch.stack([c for u, c in centres.items() if u != t]).mean(0)
-            for generator in ("unseen", "seen"):
-                cand = selected_candidate(cell(b, r, t, generator == "unseen"))
-                d = distances(cand, centres)
-                rows.append({"backbone": b, "rank": r, "task": t, "generator": generator, **d,
-                             "nearest": min(d, key=d.get), "others_mean": distances(cand, {"o": others})["o"]})
+        for gen in gens:
+            for t in left_out:
+                others = torch.stack([c for u, c in centres.items() if u != t]).mean(0)
+                for generator in ("unseen", "seen"):
+                    cand = selected_candidate(cell(b, r, t, generator == "unseen", gen))
+                    d = distances(cand, centres)
+                    rows.append({"backbone": b, "rank": r, "kind": gen["kind"], "task": t, "generator": generator,
+                                 **d, "nearest": min(d, key=d.get), "others_mean": distances(cand, {"o": others})["o"]})
     return pd.DataFrame(rows)
 
 

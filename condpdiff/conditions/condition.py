@@ -7,7 +7,9 @@ to take the embedding in, and fixes its shape:
 - ``mlp``: a vector [D], through an MLP;
 - ``table``: a one-hot vector [D], through a trainable embedding table;
 - ``conv``: image feature maps [n_images, C, h, w], one per train image of a style, through a
-  small trainable conv projector (the diffusion model sees one of the maps per row).
+  small trainable conv projector (the diffusion model sees one of the maps per row);
+- ``set``: per-example embeddings [n_items, D] (a data condition: the direct generator pools k
+  of them per draw, ``generator.direct.conditioning``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from condpdiff.util.atomic import save_safetensors
 FORMAT = "condpdiff-condition/1"
 VECTOR_PROJECTIONS = ("mlp", "table")  # embedding [D]
 MAP_PROJECTIONS = ("conv",)  # embedding [n_images, C, h, w]
-PROJECTIONS = VECTOR_PROJECTIONS + MAP_PROJECTIONS
+SET_PROJECTIONS = ("set",)  # embedding [n_items, D]
+PROJECTIONS = VECTOR_PROJECTIONS + MAP_PROJECTIONS + SET_PROJECTIONS
 
 
 def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | None:
@@ -33,6 +36,9 @@ def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | 
     if projection in MAP_PROJECTIONS:
         if len(shape) != 4 or 0 in shape:
             return f"feature maps [n_images, C, h, w] for projection {projection!r}", f"shape {list(shape)}"
+    elif projection in SET_PROJECTIONS:
+        if len(shape) != 2 or 0 in shape:
+            return f"item embeddings [n_items, D] for projection {projection!r}", f"shape {list(shape)}"
     elif len(shape) != 1 or 0 in shape:
         return f"a vector [D] for projection {projection!r}", f"shape {list(shape)}"
     return None
@@ -41,16 +47,16 @@ def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | 
 @dataclass
 class Condition:
     name: str  # e.g. clip-twoshot
-    embedding: torch.Tensor  # [D] float32 (mlp, table) or [n_images, C, h, w] float32 (conv)
+    embedding: torch.Tensor  # [D] float32 (mlp, table), [n_images, C, h, w] (conv) or [n_items, D] (set)
     task: str
     encoder: str
     text: str = ""
-    projection: str = "mlp"  # how the diffusion model takes it in: mlp | table | conv
+    projection: str = "mlp"  # how the generator takes it in: mlp | table | conv | set
 
     def save(self, path: str | Path) -> None:
         meta = {"format": FORMAT, "condition": self.name, "task": self.task, "encoder": self.encoder,
                 "text": self.text, "projection": self.projection}
-        if self.projection in MAP_PROJECTIONS:
+        if self.projection in MAP_PROJECTIONS + SET_PROJECTIONS:
             emb = self.embedding.float().contiguous()
         else:
             emb = self.embedding.float().reshape(-1)

@@ -8,6 +8,7 @@ cannot: unknown tasks, missing local folders, inconsistent settings.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +17,7 @@ import yaml
 
 from condpdiff.pipeline import names
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
+from condpdiff.pipeline.generators import direct_setting, generator_settings
 
 
 class ConfigError(ValueError):
@@ -31,11 +33,11 @@ def load_schema(schema_path: str | Path) -> dict:
     schema = yaml.safe_load(Path(schema_path).read_text())
     defs = schema["$defs"]
     defs["norm"]["enum"] = list(names.NORMS)
-    defs["condition"]["enum"] = list(names.CONDITIONS)
+    defs["condition"]["enum"] = list(names.CONDITIONS + names.DATA_CONDITIONS)
     defs["image_condition"]["enum"] = list(names.IMAGE_CONDITIONS)
     defs["generator_kind"]["enum"] = list(names.GENERATOR_KINDS)
     defs["table"]["enum"] = list(names.TABLES) + list(FIGURE_TARGETS)
-    defs["sampler"]["pattern"] = f"^({names.SAMPLER_RE})$"
+    defs["sampler"]["pattern"] = f"^({names.SAMPLER_RE}|{names.DIRECT_RE})$"
     defs["layers"]["pattern"] = f"^({names.LAYERS_RE})$"
     scoring = schema["properties"]["scoring"]["properties"]
     scoring["selection_from"]["enum"] = list(names.SELECTION_FROM)
@@ -79,6 +81,8 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
         raise ConfigError("tasks", "a config needs text tasks ('tasks' and its sections) or an 'image' section, or both")
     if config.get("image"):
         check_image(config)
+    if config.get("tasks"):
+        check_generators(config, "", list(names.CONDITIONS + names.DATA_CONDITIONS))
     for table in config.get("targets", []):
         need = FIGURE_TARGETS.get(table)
         if need in ("text", "image") and not config.get("tasks" if need == "text" else "image"):
@@ -121,11 +125,13 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
                 raise ConfigError(key, f"n={n} exceeds finetune.harvest_last={harvest}")
     if "backbone" in abl and abl["backbone"] not in config["backbones"]:
         raise ConfigError("ablations.backbone", f"{abl['backbone']!r} is not a key of 'backbones'")
-    check_leave_one_out(config, "leave_one_out", config.get("leave_one_out", []), list(config["tasks"]),
-                        config["generator"]["condition"], "table_unseen")
+    for gen_key, gen in generator_settings(config):
+        check_leave_one_out(config, "leave_one_out", config.get("leave_one_out", []), list(config["tasks"]),
+                            gen["condition"], "table_unseen", gen_key)
 
 
-def check_leave_one_out(config: dict, key: str, left_out: list, members: list, condition: str, table: str) -> None:
+def check_leave_one_out(config: dict, key: str, left_out: list, members: list, condition: str, table: str,
+                        gen_key: str = "generator") -> None:
     """Leave-one-out (`key`): known, distinct tasks, others left to train on, a condition an unseen task has."""
     unknown = [t for t in left_out if t not in members]
     if unknown:
@@ -135,10 +141,47 @@ def check_leave_one_out(config: dict, key: str, left_out: list, members: list, c
     if left_out and len(members) < 3:
         raise ConfigError(key, f"leaving one of {len(members)} out leaves fewer than two to train the generator on")
     if left_out and condition not in names.CONTENT_CONDITIONS:
-        raise ConfigError(key, f"the generator's condition {condition!r} is an index of the training tasks, which a"
+        raise ConfigError(key, f"the condition {condition!r} of {gen_key} is an index of the training tasks, which a"
                           f" left-out task does not have: use one of {list(names.CONTENT_CONDITIONS)}")
     if table in config.get("targets", []) and not left_out:
         raise ConfigError(key, f"the target {table} needs at least one task to leave out")
+
+
+def check_generators(config: dict, prefix: str, conditions: list[str]) -> None:
+    """Each generator setting: a condition of its branch, a sampler of its kind, data conditions with direct only."""
+    seen = set()
+    for key, gen in generator_settings(config, prefix):
+        kind, cond, sampler = gen["kind"], gen["condition"], gen["sampler"]
+        if cond not in conditions:
+            raise ConfigError(f"{key}.condition", f"expected one of {conditions}, found {cond!r}")
+        pattern = names.DIRECT_RE if kind == "direct" else names.SAMPLER_RE
+        if not re.fullmatch(pattern, sampler):
+            what = "a recipe k<k>-<flat|layer>-w<exponent> (e.g. k8-layer-w0.75)" if kind == "direct" \
+                else "a sampler ddim<steps> or ddpm<steps> (e.g. ddim50)"
+            raise ConfigError(f"{key}.sampler", f"a generator of kind {kind!r} needs {what}, found {sampler!r}")
+        if cond in names.DATA_CONDITIONS and kind != "direct":
+            raise ConfigError(f"{key}.condition", f"{cond!r} is a data condition (a set of example embeddings) for "
+                              f"the generator kind 'direct'; kind {kind!r} takes one of {list(names.CONDITIONS)}")
+        ident = (kind, cond, sampler)
+        if ident in seen:
+            raise ConfigError(key, f"the generator {ident} is listed twice")
+        seen.add(ident)
+    default_kind = generator_settings(config, prefix)[0][1]["kind"]
+    if default_kind != "pdiff" and "analyses" in config.get("targets", []):
+        raise ConfigError(f"{prefix}generator.kind", "the target analyses (sampling trajectories, the diffusion "
+                          "model's curves) is built on the diffusion generator (kind pdiff); compare the direct "
+                          f"kind with {prefix}compare_generators")
+    if prefix:
+        return
+    ablated = (config.get("ablations") or {}).get("direct", [])
+    if "table_direct" in config.get("targets", []):
+        if direct_setting(config) is None:
+            raise ConfigError("ablations.direct", "table_direct ablates the direct generator: set a generator of kind "
+                              "'direct' in 'generator' or 'compare_generators'")
+        bad = [r for r in ablated if not re.fullmatch(names.DIRECT_RE, r)]
+        if bad or not ablated:
+            raise ConfigError("ablations.direct", f"expected direct recipes k<k>-<flat|layer>-w<exponent> "
+                              f"(e.g. [k8-layer-w0.75, k8-flat-w0]), found {bad or ablated}")
 
 
 def check_image(config: dict) -> None:
@@ -175,8 +218,13 @@ def check_image(config: dict) -> None:
                               f"{sorted(img['styles'])}")
         if pair[0] == pair[1]:
             raise ConfigError(f"image.interpolation.pairs[{i}]", f"a pair needs two different styles, got {pair}")
-    check_leave_one_out(config, "image.leave_one_out", img.get("leave_one_out", []), list(img["styles"]),
-                        img["generator"]["condition"], "table2_unseen")
+    for gen_key, gen in generator_settings(config, "image."):
+        check_leave_one_out(config, "image.leave_one_out", img.get("leave_one_out", []), list(img["styles"]),
+                            gen["condition"], "table2_unseen", gen_key)
+    check_generators(config, "image.", list(names.IMAGE_CONDITIONS))
+    if img["generator"].get("kind", "pdiff") != "pdiff" and "generalisation" in config.get("targets", []):
+        raise ConfigError("image.generator.kind", "the target generalisation trains its own diffusion generator "
+                          "(kind pdiff); compare the direct kind with image.compare_generators")
     if "interpolation" in config.get("targets", []) and not pairs:
         raise ConfigError("image.interpolation.pairs", "the target interpolation needs at least one pair of styles")
     check_generalisation(config)

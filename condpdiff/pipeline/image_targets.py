@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 
 from condpdiff.pipeline.image_paths import GENERALISATION_FILES, INTERPOLATION_FILES, ImagePaths, eval_part
+from condpdiff.pipeline.generators import generator_rows
 from condpdiff.pipeline.paths import selection_part, unseen_part
 
 ARMS = ("generated", "original", "soup", "nolora")
@@ -31,12 +32,13 @@ def image_selection(config: dict, seed: int) -> str:
 
 
 def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int | None = None,
-               source: str | None = None, unseen: str | None = None) -> str:
-    """A cell file of the image tables; `unseen` names the style the generator was trained without."""
+               source: str | None = None, unseen: str | None = None, gen: dict | None = None) -> str:
+    """A cell file of the image tables; `unseen` names the style the generator was trained without; `gen` is
+    a generator setting (default: image.generator)."""
     img = config["image"]
     seed = img["generation"]["seed"] if seed is None else seed
     IP = ImagePaths(config["results_dir"], eval_part(config, seed))
-    gen = img["generator"]
+    gen = gen or img["generator"]
     w = {"backbone": base, "rank": rank, "task": style, "n": gen["n"]}
     if kind == "nolora":
         return IP.nolora("nolora", backbone=base, task=style)
@@ -73,9 +75,9 @@ def image_table_spec(config: dict, name: str) -> dict:
                " style's TRAIN images; every FID here is against the held-out reference images")
     base = {"tasks": styles, "digits": 2, "scored_on": "reference images", "name": name, "task_label": "style"}
     if name == "table2":
-        rows = [{"label": {"base": b, "rank": r},
-                 "cells": {s: {k: image_cell(config, k, b, r, s) for k in ARMS} for s in styles}}
-                for b, r in pairs]
+        rows = [{"label": {"base": b, "rank": r, **label},
+                 "cells": {s: {k: image_cell(config, k, b, r, s, gen=g) for k in ARMS} for s in styles}}
+                for b, r in pairs for label, g in generator_rows(config, "image.")]
         return {**base, "title": "Table 2: FID of generated (Cond P-Diff) / original / soup / no-LoRA",
                 "note": f"{setting}; generation seed {g['seed']}", "columns": list(ARMS), "rows": rows, "kind": "plain"}
     if name == "table2_noise":
@@ -110,10 +112,10 @@ def image_table_spec(config: dict, name: str) -> dict:
         if not left_out:
             raise ValueError("table2_unseen: config 'image.leave_one_out' lists no style to leave out")
         cols = {"unseen": "generated", "seen": "generated", "original": "original", "nolora": "nolora"}
-        rows = [{"label": {"base": b, "rank": r},
-                 "cells": {s: {c: image_cell(config, k, b, r, s, unseen=s if c == "unseen" else None)
+        rows = [{"label": {"base": b, "rank": r, **label},
+                 "cells": {s: {c: image_cell(config, k, b, r, s, unseen=s if c == "unseen" else None, gen=g)
                                for c, k in cols.items()} for s in left_out}}
-                for b, r in pairs]
+                for b, r in pairs for label, g in generator_rows(config, "image.")]
         return {**base, "tasks": left_out, "title": "Unseen styles (leave-one-out): FID of the LoRA generated for a"
                 " style the generator never saw / seen / original / no-LoRA",
                 "note": f"{setting}; unseen = the candidate selected (on the style's train images) from a generator"

@@ -16,6 +16,7 @@ generator trained on every task, or ``-without-{task}`` for one trained without 
       GEN/stats.safetensors                                    normalisation statistics
       GEN/pdiff/autoencoder/                                   parameter autoencoder (+ recon/)
       GEN/pdiff/cond-{condition}/diffusion/                    diffusion model
+      GEN/direct/cond-{condition}/{sampler}/model/             direct generator ({sampler}: its recipe, e.g. k8-layer-w0.75)
       GEN/{kind}/cond-{condition}/{sampler}/candidates/{task}.safetensors
     R/scores/{backbone}/r{rank}/                               SC
       SC/{task}/harvest_scores.json                            every harvested checkpoint on dev
@@ -47,6 +48,7 @@ TAG_N = "{backbone}_r{rank}_n{n}_{task}"
 TAG_GEN = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}{unseen}"
 TAG_RECON = TAG_GEN + "_{task}"
 TAG_DIFF = TAG_GEN + "_cond-{condition}"
+TAG_DIRECT = TAG_GEN + "_direct_cond-{condition}_{sampler}"
 TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{sampler}_{task}"
 TAG_SEL = TAG_DRAW + "_" + SEL_PART
 TAG_CROSS = TAG_SEL + "_from-{source}"
@@ -146,6 +148,10 @@ class Paths:
     def diffusion(self, name: str, **w) -> str:
         """A file of the diffusion model's folder (model.safetensors, config.json, curve.csv)."""
         return f"{self.diffusion_dir(**w)}/{name}"
+
+    def direct(self, name: str, **w) -> str:
+        """A file of the direct generator's model folder (model.safetensors, config.json, curve.csv)."""
+        return fill(f"{self.generator_dir(**w)}/direct/cond-{{condition}}/{{sampler}}/model/{name}", **w)
 
     def candidates(self, **w) -> str:
         return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/candidates/{{task}}.safetensors", **w)

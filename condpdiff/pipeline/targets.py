@@ -11,6 +11,7 @@ import json
 import shlex
 
 from condpdiff.pipeline import names
+from condpdiff.pipeline.generators import direct_setting, generator_rows
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
 from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards, unseen_part
 
@@ -23,6 +24,7 @@ ABLATION_TITLES = {
     "table4b": "Table 4b: condition",
     "table4c": "Table 4c: generated layers",
     "table_sampler": "Sampler: DDIM vs DDPM",
+    "table_direct": "Direct generator: arrangement and per-layer loss weight exponent (its recipe)",
 }
 
 
@@ -96,10 +98,11 @@ def table_spec(config: dict, name: str) -> dict:
         columns = ["generated", "original", "soup"]
         rows = [
             {
-                "label": {"backbone": b, "rank": r},
-                "cells": {t: {k: cell_path(results, k, b, r, t, gen) for k in columns} for t in tasks},
+                "label": {"backbone": b, "rank": r, **label},
+                "cells": {t: {k: cell_path(results, k, b, r, t, {**g, "selection": sel}) for k in columns} for t in tasks},
             }
             for b, r in pairs
+            for label, g in generator_rows(config)
         ]
         title, note = "Table 1: generated (Cond P-Diff) / original / model soup", setting_note
     elif name == "table_recon":
@@ -125,10 +128,11 @@ def table_spec(config: dict, name: str) -> dict:
         tasks, columns = left_out, list(UNSEEN_COLUMNS)
         rows = [
             {
-                "label": {"backbone": b, "rank": r},
-                "cells": {t: unseen_cells(results, b, r, t, gen) for t in tasks},
+                "label": {"backbone": b, "rank": r, **label},
+                "cells": {t: unseen_cells(results, b, r, t, {**g, "selection": sel}) for t in tasks},
             }
             for b, r in pairs
+            for label, g in generator_rows(config)
         ]
         title = "Unseen tasks (leave-one-out): generated for a task the generator never saw / seen / original / no LoRA"
         note = (
@@ -154,6 +158,20 @@ def table_spec(config: dict, name: str) -> dict:
             " checkpoint's), dev score; the diagonal is the generated cell of table1 and must win its column."
             f" {setting_note}"
         )
+    elif name == "table_direct":
+        b, r = ablation_base(config)
+        base = {**direct_setting(config), "selection": sel}
+        columns, kind = ["generated", "original"], "ablation"
+        rows = [
+            {"label": {"recipe": recipe}, "cells": {t: {k: cell_path(results, k, b, r, t, {**base, "sampler": recipe})
+                                                       for k in columns} for t in tasks}}
+            for recipe in config["ablations"]["direct"]
+        ]
+        title = f"{ABLATION_TITLES[name]} ({b}, r={r}, condition {base['condition']})"
+        note = ("recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every coordinate"
+                " normalised by the stats file, layer = each LoRA tensor standardised with its own mean/std, predicted"
+                " too; w = exponent of the per-layer loss weight (the layer's across-task variance share), 0 = plain MSE."
+                f" Other settings as the default {setting_note}; original = best dev of the last n checkpoints")
     else:
         field, title = names.TABLES[name], ABLATION_TITLES[name]
         b, r = ablation_base(config)

@@ -138,7 +138,8 @@ def test_vector_conditions_stay_vectors(tmp_path):
     ("table", (2, 4, 3, 3), r"expected a vector \[D\] for projection 'table'"),
     ("conv", (8,), r"expected feature maps \[n_images, C, h, w\] for projection 'conv'; found shape \[8\]"),
     ("conv", (4, 3, 3), r"found shape \[4, 3, 3\]"),
-    ("pool", (8,), r"unknown projection; expected a projection in \('mlp', 'table', 'conv'\); found 'pool'"),
+    ("pool", (8,), r"unknown projection; expected a projection in \('mlp', 'table', 'conv', 'set'\); found 'pool'"),
+    ("set", (8,), r"expected item embeddings \[n_items, D\] for projection 'set'; found shape \[8\]"),
 ])
 def test_load_condition_is_strict_about_shapes(tmp_path, projection, shape, message):
     path = tmp_path / "c.safetensors"

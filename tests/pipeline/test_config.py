@@ -109,11 +109,11 @@ def test_load_schema_takes_the_names_from_pipeline_names():
     raw = yaml.safe_load(SCHEMA.read_text())["$defs"]
     assert all("enum" not in raw[d] for d in ("norm", "condition", "generator_kind", "table"))
     defs = load_schema(SCHEMA)["$defs"]
-    assert defs["condition"]["enum"] == list(names.CONDITIONS)
+    assert defs["condition"]["enum"] == list(names.CONDITIONS + names.DATA_CONDITIONS)
     assert defs["norm"]["enum"] == list(names.NORMS)
     assert defs["generator_kind"]["enum"] == list(names.GENERATOR_KINDS)
     assert defs["table"]["enum"] == list(names.TABLES) + list(FIGURE_TARGETS)  # tables, then figure targets
-    assert defs["sampler"]["pattern"] == f"^({names.SAMPLER_RE})$"
+    assert defs["sampler"]["pattern"] == f"^({names.SAMPLER_RE}|{names.DIRECT_RE})$"
     scoring = load_schema(SCHEMA)["properties"]["scoring"]["properties"]
     assert scoring["head"]["enum"] == list(names.HEADS)
     assert scoring["selection_from"]["enum"] == list(names.SELECTION_FROM)

@@ -21,6 +21,7 @@ def config(smoke_config) -> dict:
 
 def test_specs_from_config(config):
     config["backbones"]["other"] = config["backbones"]["tiny"]
+    config["compare_generators"] = []  # one generator (two: tests/pipeline/test_direct_targets.py)
     t1 = table_spec(config, "table1")
     assert t1["kind"] == "plain"
     assert [r["label"] for r in t1["rows"]] == [{"backbone": "tiny", "rank": 1}, {"backbone": "other", "rank": 1}]

@@ -95,9 +95,11 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         "score_recon": 3,
         "make_recon_cell": 3,
         "sample_candidates": 18,
-        "score_selection": 18,
-        "score_selected": 18,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
-        "make_generated_cell": 18,
+        "train_direct": 2,  # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
+        "sample_direct": 6,
+        "score_selection": 24,
+        "score_selected": 24,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
+        "make_generated_cell": 24,
         "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
         "make_cross_cell": 6,
         "export_adapter": 1,
@@ -120,7 +122,9 @@ def test_image_smoke_dry_run_lists_the_image_jobs(tmp_path):
     counts = job_counts(out.stdout)
     styles = 3
     assert counts["finetune_style_lora"] == styles and counts["pretrain_base"] == 1
-    assert counts["generate_candidate_images"] == styles and counts["score_selection_fid"] == styles
+    kinds = 2  # pdiff and the compared direct generator
+    assert counts["generate_candidate_images"] == kinds * styles and counts["score_selection_fid"] == kinds * styles
+    assert counts["train_direct"] == 1 and counts["sample_direct"] == styles
     assert counts["extract_real_features"] == 2 * styles  # train (selection) and reference (reporting)
     assert counts["score_cross_fid"] == styles * (styles - 1) and counts["render_figure"] == styles
     assert counts["train_image_autoencoder"] == 1 and "finetune_lora" not in counts
@@ -135,7 +139,7 @@ def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
     out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    assert counts["score_candidates"] == 3 and "score_selected" not in counts
+    assert counts["score_candidates"] == 3 + 6 and "score_selected" not in counts  # pdiff; direct (table1, table_direct)
 
 
 def test_dag_parse_imports_no_torch(dry_run):

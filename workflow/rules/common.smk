@@ -16,6 +16,7 @@ from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 from condpdiff.pipeline.paths import (
     TAG_CROSS,
     TAG_DIFF,
+    TAG_DIRECT,
     TAG_DRAW,
     TAG_GEN,
     TAG_N,
@@ -53,8 +54,10 @@ wildcard_constraints:
     norm=names.alternatives(names.NORMS),
     unseen=r"(-without-[A-Za-z0-9_]+)?",
     kind=names.alternatives(names.GENERATOR_KINDS),
-    condition=names.alternatives(names.CONDITIONS + names.IMAGE_CONDITIONS),
-    sampler=names.SAMPLER_RE,
+    condition=names.alternatives(
+        names.CONDITIONS + names.DATA_CONDITIONS + names.IMAGE_CONDITIONS
+    ),
+    sampler=f"{names.SAMPLER_RE}|{names.DIRECT_RE}",
     sel_n=r"\d+",
     sel_seed=r"\d+",
     sel_pool="(-heldout)?",
@@ -120,6 +123,12 @@ def all_harvests(wildcards):
         P.harvest(backbone=wildcards.backbone, rank=wildcards.rank, task=t)
         for t in members(wildcards)
     ]
+
+
+def direct_sampling_flags():
+    """The `sampling` settings the direct generator uses (no sampler steps, guidance or eta)."""
+    keep = ("num_candidates", "seed", "device", "threads")
+    return settings.flags({k: v for k, v in config["sampling"].items() if k in keep})
 
 
 def text_args(wildcards):

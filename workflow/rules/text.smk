@@ -125,6 +125,42 @@ rule encode_condition:
         " --tasks {params.tasks} {params.settings} --out {output.condition} > {log} 2>&1"
 
 
+rule encode_data_condition:
+    """A data condition: the frozen sentence encoder over labelled TRAINING examples (generator kind direct)."""
+    input:
+        task=P.task(),
+        data=task_data_files,
+    output:
+        condition=P.condition(),
+    log:
+        P.log("encode_data_condition", "{condition}_{task}"),
+    benchmark:
+        P.benchmark("encode_data_condition", "{condition}_{task}")
+    wildcard_constraints:
+        condition=names.alternatives(names.DATA_CONDITIONS),
+    conda:
+        "../../environment.yml"
+    resources:
+        runtime=RUNTIME["encode_condition_runtime"],
+        mem_mb=4000,
+    params:
+        data=lambda w: (
+            f"--data-source {'hub' if config['data']['source'] == 'hub' else 'local'}"
+            f" --glue-dir {shlex.quote(settings.glue_dir(config))}"
+        ),
+        settings=settings.flags(
+            {
+                **config["data_condition"],
+                "sentence_model": config["conditions"]["sentence_model"],
+                "device": config["conditions"]["device"],
+            }
+        ),
+        code=code("text.encode_data_condition"),
+    shell:
+        "python -m condpdiff.text.encode_data_condition --task-file {input.task} {params.data}"
+        " --condition {wildcards.condition} {params.settings} --out {output.condition} > {log} 2>&1"
+
+
 rule score_harvest:
     input:
         **score_inputs(task_harvest),

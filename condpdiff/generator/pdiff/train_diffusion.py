@@ -135,6 +135,11 @@ def resolve_cond_mode(cond_mode: str, conds: list[Condition], files: list[str]) 
     """The denoiser's cond_mode: "auto" takes the condition files' projection (they must agree);
     feature-map ("conv") files and cond_mode "conv" go together only."""
     modes = {c.projection for c in conds}
+    sets = [f for f, c in zip(files, conds) if c.projection == "set"]
+    if sets:
+        raise ValueError(f"{sets[0]}: a data condition (projection 'set', per-example embeddings) is for the generator "
+                         f"kind 'direct', which pools k of them per draw; the diffusion model takes one vector or "
+                         f"feature maps per task")
     if cond_mode == "auto":
         if len(modes) != 1:
             raise ValueError(f"condition files ask for different projections {modes}: {files}")

@@ -1,0 +1,71 @@
+"""The direct generator (kind direct): a task's condition items, pooled k at a time, mapped to its LoRA
+weights in one forward pass. {sampler} is its recipe (k, arrangement, loss weight exponent). Rule <name>
+runs condpdiff.generator.direct.<name>; its candidates are scored like every generator's.
+"""
+
+
+rule train_direct:
+    input:
+        stats=P.norm_stats(),
+        harvests=all_harvests,
+        conditions=lambda w: [
+            P.condition(condition=w.condition, task=t) for t in members(w)
+        ],
+    output:
+        model=P.direct("model.safetensors"),
+        config=P.direct("config.json"),
+        curve=P.direct("curve.csv"),
+    log:
+        P.log("train_direct", TAG_DIRECT),
+    benchmark:
+        P.benchmark("train_direct", TAG_DIRECT)
+    wildcard_constraints:
+        sampler=names.DIRECT_RE,
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        gpu=GPU,
+        runtime=RUNTIME["train_direct_runtime"],
+        mem_mb=8000,
+    params:
+        out_dir=lambda w, output: os.path.dirname(output.model),
+        tasks=lambda w: " ".join(members(w)),
+        settings=settings.flags(config["direct"]),
+        code=code("generator.direct.train_direct"),
+    shell:
+        "python -m condpdiff.generator.direct.train_direct --stats {input.stats} --harvests {input.harvests}"
+        " --tasks {params.tasks} --conditions {input.conditions} --recipe {wildcards.sampler}"
+        " {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule sample_direct:
+    input:
+        model=P.direct("model.safetensors"),
+        model_config=P.direct("config.json"),
+        stats=P.norm_stats(),
+        harvest=task_harvest,
+        condition=P.condition(),
+    output:
+        candidates=P.candidates(kind="direct"),
+    log:
+        P.log("sample_direct", TAG_DRAW.replace("{kind}", "direct")),
+    benchmark:
+        P.benchmark("sample_direct", TAG_DRAW.replace("{kind}", "direct"))
+    wildcard_constraints:
+        sampler=names.DIRECT_RE,
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        gpu=GPU,
+        runtime=RUNTIME["sample_candidates_runtime"],
+        mem_mb=8000,
+    params:
+        model=lambda w, input: os.path.dirname(input.model),
+        settings=direct_sampling_flags(),
+        code=code("generator.direct.sample_direct"),
+    shell:
+        "python -m condpdiff.generator.direct.sample_direct --model {params.model} --stats {input.stats}"
+        " --harvest {input.harvest} --condition {input.condition} --task {wildcards.task}"
+        " --recipe {wildcards.sampler} {params.settings} --out {output.candidates} > {log} 2>&1"
