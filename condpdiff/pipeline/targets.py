@@ -171,7 +171,8 @@ def table_spec(config: dict, name: str) -> dict:
         note = ("recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every coordinate"
                 " normalised by the stats file, layer = each LoRA tensor standardised with its own mean/std, predicted"
                 " too; w = exponent of the per-layer loss weight (the layer's across-task variance share), 0 = plain MSE."
-                f" Other settings as the default {setting_note}; original = best dev of the last n checkpoints")
+                f" Other settings: {json.dumps({k: v for k, v in base.items() if k != 'sampler'}, sort_keys=True)};"
+                " original = best dev of the last n checkpoints")
     else:
         field, title = names.TABLES[name], ABLATION_TITLES[name]
         b, r = ablation_base(config)
