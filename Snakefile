@@ -25,6 +25,7 @@ if config.get("tasks"):
 
 include: "workflow/rules/generator.smk"
 include: "workflow/rules/generator_direct.smk"
+include: "workflow/rules/generate.smk"
 include: "workflow/rules/evaluate.smk"
 
 

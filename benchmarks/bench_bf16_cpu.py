@@ -31,17 +31,27 @@ def timed(fn, repeats: int) -> float:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default=str(SHARED / "models/all-MiniLM-L6-v2"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = bb.wrap_lora(bb.load_base_model(a.model, 2), 1, 8, ["query", "key", "value", "attention.output.dense"])
+    model = bb.wrap_lora(
+        bb.load_base_model(a.model, 2), 1, 8, ["query", "key", "value", "attention.output.dense"]
+    )
     vocab = model.config.vocab_size
-    fwd = {"input_ids": torch.randint(1000, vocab, (128, 48)), "attention_mask": torch.ones(128, 48, dtype=torch.long)}
-    trn = {"input_ids": torch.randint(1000, vocab, (32, 48)), "attention_mask": torch.ones(32, 48, dtype=torch.long)}
+    fwd = {
+        "input_ids": torch.randint(1000, vocab, (128, 48)),
+        "attention_mask": torch.ones(128, 48, dtype=torch.long),
+    }
+    trn = {
+        "input_ids": torch.randint(1000, vocab, (32, 48)),
+        "attention_mask": torch.ones(32, 48, dtype=torch.long),
+    }
     labels = torch.randint(0, 2, (32,))
     optim = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-4)
 
@@ -58,11 +68,18 @@ def main(argv=None) -> None:
         loss.backward()
         optim.step()
 
-    print(f"{a.model}; {a.threads} threads; native bf16 on this CPU: {cpu_has_bf16()}"
-          f" (torch capability {torch.backends.cpu.get_cpu_capability()})")
+    print(
+        f"{a.model}; {a.threads} threads; native bf16 on this CPU: {cpu_has_bf16()}"
+        f" (torch capability {torch.backends.cpu.get_cpu_capability()})"
+    )
     for name, fn in (("forward 128 x 48", forward), ("training step 32 x 48", step)):
-        fp32, bf16 = timed(lambda: fn(False), a.repeats), timed(lambda: fn(True), a.repeats)
-        print(f"{name}: fp32 {fp32 * 1000:.0f} ms, bf16 {bf16 * 1000:.0f} ms, fp32 / bf16 = {fp32 / bf16:.2f}x")
+        fp32, bf16 = (
+            timed(lambda fn=fn: fn(False), a.repeats),
+            timed(lambda fn=fn: fn(True), a.repeats),
+        )
+        print(
+            f"{name}: fp32 {fp32 * 1000:.0f} ms, bf16 {bf16 * 1000:.0f} ms, fp32 / bf16 = {fp32 / bf16:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -40,9 +40,17 @@ def timed(fn, repeats: int) -> float:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--generator", default=GEN, help="generator folder GEN (stats.safetensors, pdiff/, direct/)")
-    p.add_argument("--conditions", default=None, help="conditions folder (default: GEN's results folder/conditions)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--generator", default=GEN, help="generator folder GEN (stats.safetensors, pdiff/, direct/)"
+    )
+    p.add_argument(
+        "--conditions",
+        default=None,
+        help="conditions folder (default: GEN's results folder/conditions)",
+    )
     p.add_argument("--task", default="sst2")
     p.add_argument("--pdiff-condition", default="sentence-twoshot")
     p.add_argument("--sampler", default="ddim50")
@@ -58,17 +66,33 @@ def main(argv=None) -> None:
     diffusion = load_diffusion(gen / f"pdiff/cond-{a.pdiff_condition}/diffusion")
     ae = load_autoencoder(gen / "pdiff/autoencoder")
     p_cond = load_condition(conds / a.pdiff_condition / f"{a.task}.safetensors").embedding
-    direct = load_direct(gen / f"direct/cond-{a.direct_condition}/{a.recipe}/model")
-    bank = ConditionBank([condition_items(load_condition(conds / a.direct_condition / f"{a.task}.safetensors"))])
+    direct = load_direct(gen / f"direct/cond-{a.direct_condition}/recipe-{a.recipe}/model")
+    bank = ConditionBank(
+        [condition_items(load_condition(conds / a.direct_condition / f"{a.task}.safetensors"))]
+    )
     recipe = Recipe.parse(a.recipe)
-    print(f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {a.threads}, "
-          f"cuda {torch.cuda.is_available()}; generator {gen}, task {a.task}, K' = {int(stats.mask.sum())}")
-    print(f"{'candidates':>10} {'pdiff ' + a.sampler + ' (s)':>18} {'direct ' + a.recipe + ' (s)':>26} {'ratio':>8}")
+    print(
+        f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {a.threads}, "
+        f"cuda {torch.cuda.is_available()}; generator {gen}, task {a.task}, K' = {int(stats.mask.sum())}"
+    )
+    print(
+        f"{'candidates':>10} {'pdiff ' + a.sampler + ' (s)':>18} {'direct ' + a.recipe + ' (s)':>26} {'ratio':>8}"
+    )
     for n in (1, 20):
         s_cfg = sample_candidates.SamplingConfig(num_candidates=n, device="cpu", threads=a.threads)
-        d_cfg = sample_direct.DirectSamplingConfig(num_candidates=n, device="cpu", threads=a.threads)
-        t_p = timed(lambda: sample_candidates.generate(diffusion, ae, p_cond, a.sampler, s_cfg), a.repeats)
-        t_d = timed(lambda: sample_direct.generate(direct, bank, recipe.k, stats, a.task, d_cfg), a.repeats)
+        d_cfg = sample_direct.DirectSamplingConfig(
+            num_candidates=n, device="cpu", threads=a.threads
+        )
+        t_p = timed(
+            lambda s_cfg=s_cfg: sample_candidates.generate(diffusion, ae, p_cond, a.sampler, s_cfg),
+            a.repeats,
+        )
+        t_d = timed(
+            lambda d_cfg=d_cfg: sample_direct.generate(
+                direct, bank, recipe.k, stats, a.task, d_cfg
+            ),
+            a.repeats,
+        )
         print(f"{n:>10} {t_p:>18.4f} {t_d:>26.4f} {t_p / t_d:>7.0f}x")
 
 

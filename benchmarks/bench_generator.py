@@ -18,7 +18,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # run from a checkout without installing
 
 from condpdiff.generator.pdiff import train_autoencoder, train_diffusion  # noqa: E402
 from condpdiff.generator.pdiff.autoencoder import AutoencoderConfig, encode_all  # noqa: E402
@@ -51,7 +53,9 @@ def timed(fn, device):
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--k", type=int, default=73_728)
     p.add_argument("--tasks", type=int, default=6)
     p.add_argument("--n", type=int, default=150)
@@ -63,11 +67,18 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")
     a = p.parse_args()
-    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if a.device == "auto" else a.device))
+    device = torch.device(
+        "cuda"
+        if a.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if a.device == "auto" else a.device)
+    )
     if a.threads:
         torch.set_num_threads(a.threads)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
     print(f"device: {name}; torch {torch.__version__}; K={a.k:,}, {a.tasks} tasks x {a.n} vectors")
 
     g = torch.Generator().manual_seed(0)
@@ -83,8 +94,10 @@ def main() -> None:
     reset_peak(device)
     (ae, _), sec = timed(lambda: train_autoencoder.train(x, ae_net, ae_cfg), device)
     n_params = sum(p.numel() for p in ae.parameters())
-    print(f"autoencoder: {n_params / 1e6:.2f}M params, batch {a.ae_batch}: {a.ae_steps / sec:.1f} steps/s "
-          f"({a.ae_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}")
+    print(
+        f"autoencoder: {n_params / 1e6:.2f}M params, batch {a.ae_batch}: {a.ae_steps / sec:.1f} steps/s "
+        f"({a.ae_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}"
+    )
 
     latents = encode_all(ae.to(device), x)
     d_cfg = train_diffusion.DiffusionTrainConfig(batch_size=a.diffusion_batch, device=str(device))
@@ -94,8 +107,10 @@ def main() -> None:
     reset_peak(device)
     (diff, _), sec = timed(lambda: train_diffusion.train(latents, conds, diff_net, d_cfg), device)
     n_params = sum(p.numel() for p in diff.parameters())
-    print(f"diffusion: {n_params / 1e6:.2f}M params, batch {a.diffusion_batch}: {a.diffusion_steps / sec:.1f} steps/s "
-          f"({a.diffusion_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}")
+    print(
+        f"diffusion: {n_params / 1e6:.2f}M params, batch {a.diffusion_batch}: {a.diffusion_steps / sec:.1f} steps/s "
+        f"({a.diffusion_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}"
+    )
 
     cfg = SamplingConfig(num_candidates=20, seed=0, device=str(device))
     for sampler in a.samplers:
@@ -103,11 +118,16 @@ def main() -> None:
         reset_peak(device)
         times = []
         for _ in range(3):
-            z, sec = timed(lambda: generate(diff, ae, torch.eye(a.tasks)[0], sampler, cfg), device)
+            z, sec = timed(
+                lambda sampler=sampler: generate(diff, ae, torch.eye(a.tasks)[0], sampler, cfg),
+                device,
+            )
             times.append(sec)
         assert z.shape == (20, a.k) and torch.isfinite(z).all()
-        print(f"sample 20 candidates with {sampler} (incl. decode): best {min(times):.3f}s, "
-              f"median {sorted(times)[1]:.3f}s, peak {peak(device)}")
+        print(
+            f"sample 20 candidates with {sampler} (incl. decode): best {min(times):.3f}s, "
+            f"median {sorted(times)[1]:.3f}s, peak {peak(device)}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import torch
 
+from condpdiff.params.paramfile import ParamSet, flatten, layout_of
 from condpdiff.text import backbone as bb
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
-from condpdiff.params.paramfile import ParamSet, flatten, layout_of
-from condpdiff.text.score import ScoringConfig, Scorer
+from condpdiff.text.score import Scorer, ScoringConfig
 from condpdiff.text.tasks import get_task
 
 TARGETS = ["query", "key", "value", "attention.output.dense"]
@@ -47,12 +47,16 @@ def make_candidates(model_path, num_labels, rank, alpha, n, sigma, seed) -> Para
     base = flatten(lora, layout)
     params = base + sigma * torch.randn(n, base.numel(), generator=g)
     heads = {k: v.float() + sigma * torch.randn(n, *v.shape, generator=g) for k, v in head.items()}
-    return ParamSet(params, layout, torch.arange(n), torch.full((n,), float("nan")), heads, {"kind": "bench"})
+    return ParamSet(
+        params, layout, torch.arange(n), torch.full((n,), float("nan")), heads, {"kind": "bench"}
+    )
 
 
 def write_adapters(model_path, num_labels, rank, alpha, pset: ParamSet, root: Path) -> list[Path]:
     """The naive world's storage: one standard PEFT adapter folder per candidate (not timed)."""
-    model = bb.wrap_lora(bb.load_base_model(model_path, num_labels), rank, alpha, TARGETS, dropout=0.0)
+    model = bb.wrap_lora(
+        bb.load_base_model(model_path, num_labels), rank, alpha, TARGETS, dropout=0.0
+    )
     dirs = []
     for i in range(pset.n):
         bb.load_weights(model, pset.lora_state_dict(i), pset.head_state_dict(i))
@@ -63,7 +67,9 @@ def write_adapters(model_path, num_labels, rank, alpha, pset: ParamSet, root: Pa
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default="/work/shared/models/all-MiniLM-L6-v2")
     p.add_argument("--glue-dir", default="/work/shared/data/glue")
     p.add_argument("--task", default="sst2")
@@ -80,13 +86,23 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+    )
     task = get_task(a.task)
     dev = data.load_split(task, "dev", "local", a.glue_dir)
     cfg = ScoringConfig(batch_size=a.batch_size, max_length=a.max_length)
-    pset = make_candidates(a.model, task.num_labels, a.rank, a.alpha, a.num_candidates, a.sigma, seed=0)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    print(f"device {name}; {task.name} dev {len(dev)} examples; {pset.n} candidates; K={pset.k}; model {a.model}")
+    pset = make_candidates(
+        a.model, task.num_labels, a.rank, a.alpha, a.num_candidates, a.sigma, seed=0
+    )
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
+    print(
+        f"device {name}; {task.name} dev {len(dev)} examples; {pset.n} candidates; K={pset.k}; model {a.model}"
+    )
 
     sync(device)
     t0 = time.perf_counter()
@@ -97,11 +113,15 @@ def main(argv=None) -> None:
     scorer.score(pset.lora_state_dict(0), pset.head_state_dict(0))
     sync(device)
     t0 = time.perf_counter()
-    cached = [scorer.score(pset.lora_state_dict(i), pset.head_state_dict(i))["dev"] for i in range(pset.n)]
+    cached = [
+        scorer.score(pset.lora_state_dict(i), pset.head_state_dict(i))["dev"] for i in range(pset.n)
+    ]
     sync(device)
     cached_total = time.perf_counter() - t0
     per_cached = cached_total / pset.n
-    print(f"cached: setup (load+wrap+tokenise+pad once) {setup:.2f}s; {per_cached:.3f}s per candidate")
+    print(
+        f"cached: setup (load+wrap+tokenise+pad once) {setup:.2f}s; {per_cached:.3f}s per candidate"
+    )
     result = {"device": name, "n_dev": len(dev), "candidates": pset.n, "cached_setup_s": setup,
               "cached_per_candidate_s": per_cached, "cached_scores": [m["score"] for m in cached]}  # fmt: skip
 
@@ -127,10 +147,16 @@ def main(argv=None) -> None:
         per_naive = sum(times) / len(times)
         diffs = [abs(x["score"] - y["score"]) for x, y in zip(cached, naive)]
         identical = sum(x == y for x, y in zip(cached, naive))
-        print(f"naive:  {per_naive:.3f}s per candidate (from_pretrained + PeftModel + merge_and_unload + evaluate)")
+        print(
+            f"naive:  {per_naive:.3f}s per candidate (from_pretrained + PeftModel + merge_and_unload + evaluate)"
+        )
         print(f"speed-up per candidate: {per_naive / per_cached:.1f}x")
-        print(f"speed-up for all {pset.n} incl. cached setup: {per_naive * pset.n / (setup + cached_total):.1f}x")
-        print(f"scores identical for {identical}/{pset.n} candidates; max |diff| {max(diffs):.6f} (x100 points)")
+        print(
+            f"speed-up for all {pset.n} incl. cached setup: {per_naive * pset.n / (setup + cached_total):.1f}x"
+        )
+        print(
+            f"scores identical for {identical}/{pset.n} candidates; max |diff| {max(diffs):.6f} (x100 points)"
+        )
         print("dev accuracy (cached):", [round(m["score"], 2) for m in cached])
         result.update(naive_per_candidate_s=per_naive, speedup=per_naive / per_cached,
                       speedup_with_setup=per_naive * pset.n / (setup + cached_total), identical=identical,

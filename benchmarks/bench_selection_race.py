@@ -20,7 +20,7 @@ from bench_scoring import TARGETS, make_candidates
 
 from condpdiff.text import data
 from condpdiff.text.race import race
-from condpdiff.text.score import ScoringConfig, Scorer
+from condpdiff.text.score import Scorer, ScoringConfig
 from condpdiff.text.tasks import get_task
 from condpdiff.util.ranking import best_index
 
@@ -28,7 +28,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default=str(SHARED / "models/all-MiniLM-L6-v2"))
     p.add_argument("--glue-dir", default=str(SHARED / "data/glue"))
     p.add_argument("--task", default="sst2")
@@ -41,24 +43,39 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     task = get_task(a.task)
-    selection = data.cap(data.load_split(task, "train", "local", a.glue_dir), a.selection_examples, 0)
+    selection = data.cap(
+        data.load_split(task, "train", "local", a.glue_dir), a.selection_examples, 0
+    )
     pset = make_candidates(a.model, task.num_labels, 1, 8, a.num_candidates, a.sigma, seed=0)
     scorer = Scorer(a.model, task, 1, 8, TARGETS, {"selection": selection}, ScoringConfig(), "cpu")
-    print(f"cpu ({torch.get_num_threads()} threads); {task.name}: {pset.n} candidates, {len(selection)} selection examples")
+    print(
+        f"cpu ({torch.get_num_threads()} threads); {task.name}: {pset.n} candidates, {len(selection)} selection examples"
+    )
 
     t0 = time.perf_counter()
-    full = [m["selection"]["score"] for m in (scorer.score(pset.lora_state_dict(i), pset.head_state_dict(i)) for i in range(pset.n))]
+    full = [
+        m["selection"]["score"]
+        for m in (
+            scorer.score(pset.lora_state_dict(i), pset.head_state_dict(i)) for i in range(pset.n)
+        )
+    ]
     full_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     _, record = race(scorer, pset, None, a.first)
     race_s = time.perf_counter() - t0
     best, winner = best_index(full), record["winner"]
-    print(f"full split:  {full_s:.1f}s, {pset.n * len(selection)} example evaluations, picks row {best} ({full[best]:.2f})")
-    print(f"race (first {a.first}): {race_s:.1f}s, {record['example_evaluations']} example evaluations, picks row {winner}"
-          f" ({full[winner]:.2f} on the full split)")
-    print(f"ratio full / race: {full_s / race_s:.2f}x time, "
-          f"{pset.n * len(selection) / record['example_evaluations']:.2f}x example evaluations; "
-          f"same pick: {winner == best}")
+    print(
+        f"full split:  {full_s:.1f}s, {pset.n * len(selection)} example evaluations, picks row {best} ({full[best]:.2f})"
+    )
+    print(
+        f"race (first {a.first}): {race_s:.1f}s, {record['example_evaluations']} example evaluations, picks row {winner}"
+        f" ({full[winner]:.2f} on the full split)"
+    )
+    print(
+        f"ratio full / race: {full_s / race_s:.2f}x time, "
+        f"{pset.n * len(selection) / record['example_evaluations']:.2f}x example evaluations; "
+        f"same pick: {winner == best}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,17 +1,25 @@
-"""condpdiff: conditional latent diffusion over LoRA weights (Cond P-Diff).
+"""condpdiff: generate LoRA weights with a conditional generator over parameters (Cond P-Diff,
+arXiv 2408.01415), as the steps of a Snakemake pipeline (``workflow/``). Each rule runs
+``python -m condpdiff.<package>.<module>``.
 
-Subpackages, lowest first (a package imports only those above it in this list, and text /
-image never import each other):
+Subpackages, lowest first (a package imports only those above it in this list; ``text`` and
+``image`` never import each other, and ``generator`` imports neither):
 
-- ``util``: atomic writes, command-line plumbing;
+- ``util``: atomic writes, dataclass-driven command lines, precision and ranking helpers;
 - ``pipeline``: what the Snakefile imports (config check, names, artifact paths, code hash,
-  table targets); imports no torch;
-- ``params``: the parameter file format and normalisation statistics;
-- ``conditions``: condition files and encoders;
-- ``generator``: shared generator utilities, and one subpackage per generator kind (``pdiff``);
-- ``text``: GLUE tasks, backbones, LoRA fine-tuning, scoring, adapter export;
-- ``evaluate``: table cells (selection, baselines) and tables, direction-aware;
-- ``analysis``: diagnoses and stage times over cached results.
+  targets); imports no torch;
+- ``params``: the parameter file format (harvested checkpoints = candidates) and normalisation;
+- ``conditions``: condition files and encoders (text: CLIP, sentence encoders; images: ResNet-18);
+- ``generator``: the parameter generators, one subpackage per kind (``pdiff``: autoencoder +
+  conditional latent diffusion; ``direct``: a task's data mapped to its LoRA in one pass);
+- ``text``: GLUE tasks and data, BERT-family backbones, LoRA fine-tuning, scoring, adapter export;
+- ``image``: styles, the PixArt-alpha base, style LoRA fine-tuning, image generation, FID,
+  interpolation and the style-continuous generalisation set (one subpackage per concept);
+- ``generate``: self-contained generator folders and the ``condpdiff generate`` command
+  (console script ``condpdiff.cli``): a user's examples or images in, an adapter folder out;
+- ``evaluate``: table cells (selection, baselines), tables and the report check, for metrics
+  where higher or lower is better;
+- ``analysis``: diagnoses, the paper's analyses and stage times over cached results.
 """
 
 __version__ = "0.2.0"

@@ -80,17 +80,23 @@ def random_paramset(tiny_backbone):
     """factory(n, seed, num_labels=2, rank=1) -> ParamSet of n random LoRA vectors + heads for `tiny_backbone`."""
     import torch
 
-    from condpdiff.text import backbone as bb
     from condpdiff.params.paramfile import ParamSet, flatten, layout_of
+    from condpdiff.text import backbone as bb
 
-    def make(n: int = 3, seed: int = 0, num_labels: int = 2, rank: int = 1, scale: float = 0.5) -> ParamSet:
-        model = bb.wrap_lora(bb.load_base_model(tiny_backbone, num_labels), rank, 8, ["query", "key", "value"])
+    def make(
+        n: int = 3, seed: int = 0, num_labels: int = 2, rank: int = 1, scale: float = 0.5
+    ) -> ParamSet:
+        model = bb.wrap_lora(
+            bb.load_base_model(tiny_backbone, num_labels), rank, 8, ["query", "key", "value"]
+        )
         lora, head = bb.split_state_dict(model)
         layout = layout_of(lora)
         g = torch.Generator().manual_seed(seed)
         base = flatten(lora, layout)
         params = base + scale * torch.randn(n, base.numel(), generator=g)
-        heads = {k: v.float() + scale * torch.randn(n, *v.shape, generator=g) for k, v in head.items()}
+        heads = {
+            k: v.float() + scale * torch.randn(n, *v.shape, generator=g) for k, v in head.items()
+        }
         return ParamSet(
             params=params,
             layout=layout,

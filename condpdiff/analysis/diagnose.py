@@ -22,7 +22,6 @@ is selection-free, so settings compare on it without the selection split's noise
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -30,17 +29,19 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from condpdiff.evaluate.cells import best_index, higher_is_better, last_n_dev
+from condpdiff.pipeline.artifacts import load_json
 from condpdiff.pipeline.names import GENERATOR_KINDS, SELECTION_FROM
 from condpdiff.pipeline.paths import selection_part
 from condpdiff.pipeline.targets import cell_path
 
 
-def load_cached(path: str) -> dict:
-    """A cached JSON file, or a clear exit naming the target that builds it."""
+def load_cached(path: str, task: str | None = None) -> dict:
+    """A cached JSON file (of `task`: its ``task`` key is checked), or a clear exit naming the
+    target that builds it."""
     p = Path(path)
     if not p.is_file():
         raise SystemExit(f"{p}: missing (build it first, e.g. `snakemake {p}`)")
-    return json.loads(p.read_text())
+    return load_json(p, "cached result", expect={"task": task})
 
 
 def _scores(cache: dict, split: str) -> list[float]:
@@ -50,8 +51,8 @@ def _scores(cache: dict, split: str) -> list[float]:
 def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
     """The diagnosis of one task (one row of the table)."""
     generated_path = cell_path(results, "generated", backbone, rank, task, setting)
-    generated = load_cached(generated_path)
-    original = load_cached(cell_path(results, "original", backbone, rank, task, setting))
+    generated = load_cached(generated_path, task)
+    original = load_cached(cell_path(results, "original", backbone, rank, task, setting), task)
     # every candidate's dev score: .../{task}/candidate_scores.json beside the sel*/ folder of the cell
     all_dev = Path(generated_path).parents[1] / "candidate_scores.json"
     if not all_dev.is_file():
@@ -59,9 +60,9 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
             f"{all_dev}: missing: the diagnosis needs every candidate's dev score; set"
             f" scoring.dev_all_candidates: true in the config and rebuild (`snakemake {all_dev}`)"
         )
-    candidates = load_cached(all_dev)
-    selection = load_cached(generated.get("selection_file") or generated["scores_file"])
-    checkpoints = load_cached(original["scores_file"])
+    candidates = load_cached(all_dev, task)
+    selection = load_cached(generated.get("selection_file") or generated["scores_file"], task)
+    checkpoints = load_cached(original["scores_file"], task)
     dev, sel = _scores(candidates, "dev"), _scores(selection, "selection")
     ck = [float(r["score"]) for r in last_n_dev(checkpoints, int(setting["n"]))[0]]
     constant = len(set(sel)) < 2 or len(set(dev)) < 2
@@ -70,7 +71,9 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
         "generated": generated["score"],
         "cand_mean": sum(dev) / len(dev),
         "cand_min": min(dev),
-        "cand_best (dev-picked)": dev[best_index(dev, higher_is_better(candidates))],
+        "cand_best (dev-picked)": dev[
+            best_index(dev, higher_is_better(candidates), f"{all_dev}: dev scores")
+        ],
         "original": original["score"],
         "ckpt_mean": sum(ck) / len(ck),
         "ckpt_min": min(ck),
@@ -81,13 +84,22 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
     }
 
 
-def diagnose(results: str, backbone: str, rank: int, tasks: list[str], setting: dict) -> pd.DataFrame:
+def diagnose(
+    results: str, backbone: str, rank: int, tasks: list[str], setting: dict
+) -> pd.DataFrame:
     df = pd.DataFrame([task_row(results, backbone, rank, t, setting) for t in tasks])
-    avg = {"task": "avg", **{c: df[c].mean() for c in df.columns if c not in ("task", "distinct_sel", "sel_examples")}}
+    avg = {
+        "task": "avg",
+        **{
+            c: df[c].mean() for c in df.columns if c not in ("task", "distinct_sel", "sel_examples")
+        },
+    }
     return pd.concat([df, pd.DataFrame([avg])], ignore_index=True)
 
 
-def vary(results: str, backbone: str, rank: int, tasks: list[str], setting: dict, field: str, values) -> pd.DataFrame:
+def vary(
+    results: str, backbone: str, rank: int, tasks: list[str], setting: dict, field: str, values
+) -> pd.DataFrame:
     """One row per value of `field`: ``generated (candidates' mean)`` per task and on average; 'not run' if absent."""
     rows = []
     for value in values:
@@ -109,7 +121,9 @@ def vary(results: str, backbone: str, rank: int, tasks: list[str], setting: dict
 
 def setting_parser(description: str) -> argparse.ArgumentParser:
     """The CLI of one generator setting, shared by this module and ``condpdiff.analysis.param_spread``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--results", required=True, help="results_dir")
     p.add_argument("--backbone", required=True)
     p.add_argument("--rank", type=int, required=True)
@@ -118,34 +132,66 @@ def setting_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--norm", default="task")
     p.add_argument("--condition", required=True)
     p.add_argument("--sampler", required=True)
-    p.add_argument("--kind", choices=GENERATOR_KINDS, default=GENERATOR_KINDS[0], help="generator kind")
-    p.add_argument("--selection-examples", type=int, required=True, help="config scoring.selection_examples")
-    p.add_argument("--selection-seed", type=int, required=True, help="config scoring.selection_seed")
-    p.add_argument("--selection-from", choices=SELECTION_FROM, required=True, help="config scoring.selection_from")
-    p.add_argument("--selection-race", type=int, default=0, help="config scoring.selection_race (0: none)")
+    p.add_argument(
+        "--kind", choices=GENERATOR_KINDS, default=GENERATOR_KINDS[0], help="generator kind"
+    )
+    p.add_argument(
+        "--selection-examples", type=int, required=True, help="config scoring.selection_examples"
+    )
+    p.add_argument(
+        "--selection-seed", type=int, required=True, help="config scoring.selection_seed"
+    )
+    p.add_argument(
+        "--selection-from",
+        choices=SELECTION_FROM,
+        required=True,
+        help="config scoring.selection_from",
+    )
+    p.add_argument(
+        "--selection-race", type=int, default=0, help="config scoring.selection_race (0: none)"
+    )
     p.add_argument("--tasks", nargs="+", required=True)
-    p.add_argument("--vary", nargs="+", metavar=("FIELD", "VALUE"), help="an ablation: generator field and its values")
+    p.add_argument(
+        "--vary",
+        nargs="+",
+        metavar=("FIELD", "VALUE"),
+        help="an ablation: generator field and its values",
+    )
     return p
 
 
 def parse_setting(p: argparse.ArgumentParser, argv=None):
     """Parse ``argv``; return the arguments, the setting dict, and the --vary field and values (or None, [])."""
     a = p.parse_args(argv)
-    setting = {"n": a.n, "layers": a.layers, "norm": a.norm, "kind": a.kind, "condition": a.condition,
-               "sampler": a.sampler}
-    setting["selection"] = selection_part(a.selection_examples, a.selection_seed, a.selection_from, a.selection_race)
+    setting = {
+        "n": a.n,
+        "layers": a.layers,
+        "norm": a.norm,
+        "kind": a.kind,
+        "condition": a.condition,
+        "sampler": a.sampler,
+    }
+    setting["selection"] = selection_part(
+        a.selection_examples, a.selection_seed, a.selection_from, a.selection_race
+    )
     if not a.vary:
         return a, setting, None, []
     field, values = a.vary[0], a.vary[1:]
     if field not in setting or field in ("selection", "kind") or not values:
-        p.error(f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}")
+        p.error(
+            f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}"
+        )
     return a, setting, field, [int(v) for v in values] if field == "n" else values
 
 
 def main(argv=None) -> None:
     a, setting, field, values = parse_setting(setting_parser(__doc__), argv)
     if field is not None:
-        print(vary(a.results, a.backbone, a.rank, a.tasks, setting, field, values).to_markdown(index=False))
+        print(
+            vary(a.results, a.backbone, a.rank, a.tasks, setting, field, values).to_markdown(
+                index=False
+            )
+        )
         return
     df = diagnose(a.results, a.backbone, a.rank, a.tasks, setting)
     print(df.to_markdown(index=False, floatfmt=".1f"))

@@ -26,14 +26,19 @@ from pathlib import Path
 
 import torch
 
+from condpdiff.generator.modelio import config_from_dict
 from condpdiff.generator.pdiff.autoencoder import encode_all, load_autoencoder
 from condpdiff.generator.pdiff.denoiser import DenoiserConfig
 from condpdiff.generator.pdiff.sample_candidates import SamplingConfig
 from condpdiff.generator.pdiff.train_diffusion import DiffusionTrainConfig, StyleMaps, train
-from condpdiff.generator.modelio import config_from_dict
-from condpdiff.image.generalisation import line_position, load_conditions, load_set, relative_distance
-from condpdiff.image.sample_generalisation_candidates import sample_all
-from condpdiff.image.train_generalisation_generator import TASK
+from condpdiff.image.generalisation.common import (
+    line_position,
+    load_conditions,
+    load_set,
+    relative_distance,
+)
+from condpdiff.image.generalisation.sample_generalisation_candidates import sample_all
+from condpdiff.image.generalisation.train_generalisation_generator import TASK
 from condpdiff.params.norm_stats import NormStats, training_matrix
 from condpdiff.util import cli
 from condpdiff.util.atomic import write_json
@@ -48,18 +53,37 @@ def measure(gset, idx: list[int], params: torch.Tensor) -> dict:
     dist = [relative_distance(params[n], gset.theta(i)) for n, i in enumerate(idx)]
     ls = [gset.lambdas[i] for i in idx]
     mean = sum(lhat) / len(lhat)
-    return {"mean_dist": sum(dist) / len(dist), "l_hat_min": min(lhat), "l_hat_max": max(lhat),
-            "l_hat_spread": (sum((x - mean) ** 2 for x in lhat) / len(lhat)) ** 0.5,
-            "mean_abs_l_error": sum(abs(a - b) for a, b in zip(lhat, ls)) / len(ls),
-            "rows": [{"lambda": l, "l_hat": h, "dist": d} for l, h, d in zip(ls, lhat, dist)]}
+    return {
+        "mean_dist": sum(dist) / len(dist),
+        "l_hat_min": min(lhat),
+        "l_hat_max": max(lhat),
+        "l_hat_spread": (sum((x - mean) ** 2 for x in lhat) / len(lhat)) ** 0.5,
+        "mean_abs_l_error": sum(abs(a - b) for a, b in zip(lhat, ls)) / len(ls),
+        "rows": [{"lambda": lam, "l_hat": h, "dist": d} for lam, h, d in zip(ls, lhat, dist)],
+    }
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--generalisation", required=True, help="the images folder: .../m{M}/cond{k}-seed{s}_ref{R}-seed{s}")
-    p.add_argument("--generator", default="norm-batch/generator", help="the generator folder under it")
-    p.add_argument("--pool", choices=POOLS, default="mean", help="each: one random map per batch; mean: the mean map")
-    p.add_argument("--steps", type=int, default=None, help="diffusion steps (default: the cached model's)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--generalisation",
+        required=True,
+        help="the images folder: .../m{M}/cond{k}-seed{s}_ref{R}-seed{s}",
+    )
+    p.add_argument(
+        "--generator", default="norm-batch/generator", help="the generator folder under it"
+    )
+    p.add_argument(
+        "--pool",
+        choices=POOLS,
+        default="mean",
+        help="each: one random map per batch; mean: the mean map",
+    )
+    p.add_argument(
+        "--steps", type=int, default=None, help="diffusion steps (default: the cached model's)"
+    )
     p.add_argument("--sampler", default="ddim50")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True, help="the measurements (.json)")
@@ -80,17 +104,36 @@ def main(argv=None) -> None:
     x, _ = training_matrix({TASK: train_rows}, stats)
     ae = load_autoencoder(folder / "autoencoder")
     t0 = time.time()
-    model, curve = train(encode_all(ae, x), StyleMaps.build([maps[i] for i in gset.train],
-                                                             torch.arange(len(gset.train))), net, tcfg)
+    model, curve = train(
+        encode_all(ae, x),
+        StyleMaps.build([maps[i] for i in gset.train], torch.arange(len(gset.train))),
+        net,
+        tcfg,
+    )
     seconds = time.time() - t0
     cfg = SamplingConfig(num_candidates=1, threads=a.threads)
-    out = {"pool": a.pool, "steps": tcfg.steps, "seconds": round(seconds, 1), "final_loss": curve[-1]["loss"]}
+    out = {
+        "pool": a.pool,
+        "steps": tcfg.steps,
+        "seconds": round(seconds, 1),
+        "final_loss": curve[-1]["loss"],
+    }
     for part, idx in (("train", gset.train), ("test", gset.test)):
-        params = sample_all(dataclasses.replace(gset, test=list(idx)), maps, stats, model, ae, a.sampler, cfg)
+        params = sample_all(
+            dataclasses.replace(gset, test=list(idx)), maps, stats, model, ae, a.sampler, cfg
+        )
         out[part] = measure(gset, idx, params)
         m = out[part]
-        log.info("%s l (%d): mean distance %.4f, l_hat %.3f..%.3f (spread %.3f), mean |l_hat - l| %.3f", part, len(idx),
-                 m["mean_dist"], m["l_hat_min"], m["l_hat_max"], m["l_hat_spread"], m["mean_abs_l_error"])
+        log.info(
+            "%s l (%d): mean distance %.4f, l_hat %.3f..%.3f (spread %.3f), mean |l_hat - l| %.3f",
+            part,
+            len(idx),
+            m["mean_dist"],
+            m["l_hat_min"],
+            m["l_hat_max"],
+            m["l_hat_spread"],
+            m["mean_abs_l_error"],
+        )
     write_json(a.out, out)
 
 

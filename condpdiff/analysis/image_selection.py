@@ -21,42 +21,58 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
-from condpdiff.image.features import fid_between, load_features
+from condpdiff.image.fid.features import fid_between, load_features
 
 
 def candidate_files(eval_dir: Path) -> list[Path]:
-    """E/features/{backbone}/r{rank}/n{n}/layers-*/norm-*/{kind}/cond-*/{sampler}/{task}.safetensors"""
+    """E/features/{backbone}/r{rank}/n{n}/layers-*/norm-*/{kind}/cond-*/{draw}/{task}.safetensors"""
     return sorted(eval_dir.glob("features/*/r*/n*/layers-*/norm-*/*/cond-*/*/*.safetensors"))
 
 
 def rank_style(features: Path, eval_dir: Path) -> dict:
     style = features.stem
     gen = load_features(features)
-    real = {part: load_features(eval_dir / "real" / style / f"{part}.safetensors").row(0) for part in ("train", "reference")}
+    real = {
+        part: load_features(eval_dir / "real" / style / f"{part}.safetensors").row(0)
+        for part in ("train", "reference")
+    }
     train = [fid_between(gen.row(i), real["train"]) for i in range(gen.n_rows)]
     ref = [fid_between(gen.row(i), real["reference"]) for i in range(gen.n_rows)]
     picked = min(range(len(train)), key=train.__getitem__)
     rho = spearmanr(train, ref).statistic
-    return {"style": style, "setting": str(features.parent.relative_to(eval_dir / "features")),
-            "n_candidates": gen.n_rows, "spearman": float(rho), "picked": picked, "picked_ref_fid": ref[picked],
-            "best_ref_fid": min(ref), "median_ref_fid": float(pd.Series(ref).median()),
-            "regret": ref[picked] - min(ref)}
+    return {
+        "style": style,
+        "setting": str(features.parent.relative_to(eval_dir / "features")),
+        "n_candidates": gen.n_rows,
+        "spearman": float(rho),
+        "picked": picked,
+        "picked_ref_fid": ref[picked],
+        "best_ref_fid": min(ref),
+        "median_ref_fid": float(pd.Series(ref).median()),
+        "regret": ref[picked] - min(ref),
+    }
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("eval_dir", help="results/<...>/image/eval/<eval part>")
     p.add_argument("--md", default=None, help="also write the table as Markdown here")
     a = p.parse_args(argv)
     eval_dir = Path(a.eval_dir)
     files = candidate_files(eval_dir)
     if not files:
-        raise SystemExit(f"{eval_dir}: no candidate features under features/ (run the image branch's table2 first)")
+        raise SystemExit(
+            f"{eval_dir}: no candidate features under features/ (run the image branch's table2 first)"
+        )
     df = pd.DataFrame([rank_style(f, eval_dir) for f in files])
     text = df.to_markdown(index=False, floatfmt=".3f")
-    summary = (f"\nmean Spearman {df.spearman.mean():.3f}; the rule picks the best-on-reference candidate for "
-               f"{int((df.regret == 0).sum())} of {len(df)} styles; mean regret {df.regret.mean():.3f} FID; "
-               f"picked vs median candidate {df.picked_ref_fid.mean():.3f} vs {df.median_ref_fid.mean():.3f}\n")
+    summary = (
+        f"\nmean Spearman {df.spearman.mean():.3f}; the rule picks the best-on-reference candidate for "
+        f"{int((df.regret == 0).sum())} of {len(df)} styles; mean regret {df.regret.mean():.3f} FID; "
+        f"picked vs median candidate {df.picked_ref_fid.mean():.3f} vs {df.median_ref_fid.mean():.3f}\n"
+    )
     print(text + "\n" + summary)
     if a.md:
         Path(a.md).write_text(text + "\n" + summary)

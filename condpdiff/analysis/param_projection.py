@@ -49,22 +49,39 @@ class Projection:
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """[N, K] parameter rows -> [N, c] coordinates."""
         if x.shape[-1] != self.mean.numel():
-            raise ValueError(f"rows of width {x.shape[-1]} do not fit this PCA of width {self.mean.numel()}")
+            raise ValueError(
+                f"rows of width {x.shape[-1]} do not fit this PCA of width {self.mean.numel()}"
+            )
         return (x.double() - self.mean) @ self.components.T
 
     def save(self, path: str | Path) -> None:
-        tensors = {"mean": self.mean, "components": self.components,
-                   "explained_variance_ratio": self.explained_variance_ratio}
-        save_safetensors(path, tensors, {"format": FORMAT, "info": json.dumps(self.info, sort_keys=True)})
+        tensors = {
+            "mean": self.mean,
+            "components": self.components,
+            "explained_variance_ratio": self.explained_variance_ratio,
+        }
+        save_safetensors(
+            path, tensors, {"format": FORMAT, "info": json.dumps(self.info, sort_keys=True)}
+        )
 
     @classmethod
-    def load(cls, path: str | Path) -> "Projection":
-        with open_safetensors(path, "PCA file", FORMAT, ("mean", "components", "explained_variance_ratio")) as (f, meta):
-            mean, comps, ratio = (f.get_tensor(k) for k in ("mean", "components", "explained_variance_ratio"))
+    def load(cls, path: str | Path) -> Projection:
+        with open_safetensors(
+            path, "PCA file", FORMAT, ("mean", "components", "explained_variance_ratio")
+        ) as (f, meta):
+            mean, comps, ratio = (
+                f.get_tensor(k) for k in ("mean", "components", "explained_variance_ratio")
+            )
         if comps.ndim != 2 or comps.shape[1] != mean.numel() or ratio.numel() != comps.shape[0]:
-            raise artifact_error(path, "inconsistent PCA file", "mean [K], components [c, K], ratios [c]",
-                                 f"{list(mean.shape)}, {list(comps.shape)}, {list(ratio.shape)}")
-        return cls(mean.double(), comps.double(), ratio.double(), json.loads(meta.get("info", "{}")))
+            raise artifact_error(
+                path,
+                "inconsistent PCA file",
+                "mean [K], components [c, K], ratios [c]",
+                f"{list(mean.shape)}, {list(comps.shape)}, {list(ratio.shape)}",
+            )
+        return cls(
+            mean.double(), comps.double(), ratio.double(), json.loads(meta.get("info", "{}"))
+        )
 
 
 def fit(rows: torch.Tensor, components: int, info: dict) -> Projection:
@@ -74,13 +91,19 @@ def fit(rows: torch.Tensor, components: int, info: dict) -> Projection:
     if components < 2:
         raise ValueError(f"the projection needs at least 2 components to draw, got {components}")
     if components > min(rows.shape):
-        raise ValueError(f"{components} components asked of {rows.shape[0]} rows x {rows.shape[1]} parameters")
+        raise ValueError(
+            f"{components} components asked of {rows.shape[0]} rows x {rows.shape[1]} parameters"
+        )
     pca = PCA(n_components=components, svd_solver="full").fit(rows.double().numpy())
     comps = torch.from_numpy(pca.components_.copy())
     # sklearn's SVD flips signs by its own rule; fix them so the largest loading of each axis is positive
     signs = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))
-    return Projection(torch.from_numpy(pca.mean_.copy()), comps * signs,
-                      torch.from_numpy(pca.explained_variance_ratio_.copy()), info)
+    return Projection(
+        torch.from_numpy(pca.mean_.copy()),
+        comps * signs,
+        torch.from_numpy(pca.explained_variance_ratio_.copy()),
+        info,
+    )
 
 
 def captured(proj: Projection, rows: torch.Tensor) -> float:
@@ -112,8 +135,12 @@ def axis_label(proj: Projection, i: int) -> str:
 def _draw(ax, coords: pd.DataFrame, task: str, colour, small: bool = False) -> None:
     h = coords[(coords.task == task) & (coords.source == "harvested")]
     g = coords[(coords.task == task) & (coords.source == "generated")]
-    ax.scatter(h.pc1, h.pc2, s=8 if small else 10, color=colour, alpha=0.45 if small else 0.35, lw=0)
-    ax.scatter(g.pc1, g.pc2, s=24 if small else 42, color=colour, marker="^", edgecolor="black", lw=0.5)
+    ax.scatter(
+        h.pc1, h.pc2, s=8 if small else 10, color=colour, alpha=0.45 if small else 0.35, lw=0
+    )
+    ax.scatter(
+        g.pc1, g.pc2, s=24 if small else 42, color=colour, marker="^", edgecolor="black", lw=0.5
+    )
 
 
 def plot(coords: pd.DataFrame, proj: Projection, tasks: list[str], setting: str):
@@ -127,14 +154,31 @@ def plot(coords: pd.DataFrame, proj: Projection, tasks: list[str], setting: str)
     for t in tasks:
         _draw(ax, coords, t, colours[t])
     handles = [plt.Line2D([], [], ls="", marker="s", color=colours[t], label=t) for t in tasks]
-    handles += [plt.Line2D([], [], ls="", marker="o", color="grey", alpha=0.5, label="harvested checkpoint"),
-                plt.Line2D([], [], ls="", marker="^", color="grey", markeredgecolor="black", label="generated candidate")]
-    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), framealpha=0.8)
+    handles += [
+        plt.Line2D(
+            [], [], ls="", marker="o", color="grey", alpha=0.5, label="harvested checkpoint"
+        ),
+        plt.Line2D(
+            [],
+            [],
+            ls="",
+            marker="^",
+            color="grey",
+            markeredgecolor="black",
+            label="generated candidate",
+        ),
+    ]
+    ax.legend(
+        handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), framealpha=0.8
+    )
     ax.set_xlabel(axis_label(proj, 0))
     ax.set_ylabel(axis_label(proj, 1))
     n = proj.info.get("n")
-    ax.set_title(f"Harvested checkpoints (last {n} per task) vs generated candidates: PCA fitted on the checkpoints"
-                 f"\n{setting}", fontsize=10)
+    ax.set_title(
+        f"Harvested checkpoints (last {n} per task) vs generated candidates: PCA fitted on the checkpoints"
+        f"\n{setting}",
+        fontsize=10,
+    )
     for i, t in enumerate(tasks):
         sub = fig.add_subplot(grid[1 + i // cols, i % cols])
         _draw(sub, coords, t, colours[t], small=True)
@@ -155,23 +199,48 @@ def summary(items: list[TaskParams], proj: Projection) -> dict:
         "generated_spread_captured": captured(proj, cands),
         "n": proj.info["n"],
         "k": int(proj.mean.numel()),
-        "tasks": {it.task: {"harvested": it.harvest.n, "generated": it.candidates.n, "harvest_file": it.harvest_path,
-                            "candidates_file": it.candidates_path} for it in items},
+        "tasks": {
+            it.task: {
+                "harvested": it.harvest.n,
+                "generated": it.candidates.n,
+                "harvest_file": it.harvest_path,
+                "candidates_file": it.candidates_path,
+            }
+            for it in items
+        },
     }
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--tasks", nargs="+", required=True)
-    p.add_argument("--harvests", nargs="+", required=True, help="one harvest file per task, in task order")
-    p.add_argument("--candidates", nargs="+", required=True, help="one candidates file per task, in task order")
-    p.add_argument("--n", type=int, required=True, help="the generator's n: the last n checkpoints of each harvest")
-    p.add_argument("--components", type=int, required=True, help="principal components (config analysis.projection)")
+    p.add_argument(
+        "--harvests", nargs="+", required=True, help="one harvest file per task, in task order"
+    )
+    p.add_argument(
+        "--candidates", nargs="+", required=True, help="one candidates file per task, in task order"
+    )
+    p.add_argument(
+        "--n",
+        type=int,
+        required=True,
+        help="the generator's n: the last n checkpoints of each harvest",
+    )
+    p.add_argument(
+        "--components",
+        type=int,
+        required=True,
+        help="principal components (config analysis.projection)",
+    )
     p.add_argument("--setting", required=True, help="the generator setting, for the title")
     p.add_argument("--out", required=True, help="the figure (.png)")
     p.add_argument("--data", required=True, help="every row's coordinates (.csv)")
     p.add_argument("--summary", required=True, help="explained variance and counts (.json)")
-    p.add_argument("--pca", required=True, help="the fitted PCA (.safetensors), for the trajectory figure")
+    p.add_argument(
+        "--pca", required=True, help="the fitted PCA (.safetensors), for the trajectory figure"
+    )
     a = p.parse_args(argv)
     items = load_task_params(a.tasks, a.harvests, a.candidates, a.n)
     harvested = torch.cat([it.harvest.params for it in items])

@@ -30,6 +30,7 @@ import torch
 
 from condpdiff.analysis.diagnose import load_cached, parse_setting, setting_parser
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.artifacts import CANDIDATES, HARVEST_KINDS
 from condpdiff.pipeline.targets import cell_path
 
 
@@ -40,11 +41,15 @@ def _rel_dist(rows: torch.Tensor, centre: torch.Tensor) -> float:
 
 def spread_row(results: str, backbone: str, rank: int, task: str, setting: dict) -> dict:
     """One task: the checkpoints' spread, the candidates' distance, the autoencoder's error."""
-    generated = load_cached(cell_path(results, "generated", backbone, rank, task, setting))
-    original = load_cached(cell_path(results, "original", backbone, rank, task, setting))
-    harvest_file = load_cached(original["scores_file"])["params_file"]
-    ckpts = ParamSet.load(harvest_file).last(int(setting["n"])).params.double()
-    cands = ParamSet.load(generated["params_file"]).params.double()
+    generated = load_cached(cell_path(results, "generated", backbone, rank, task, setting), task)
+    original = load_cached(cell_path(results, "original", backbone, rank, task, setting), task)
+    harvest_file = load_cached(original["scores_file"], task)["params_file"]
+    want = {"task": task, "rank": rank, "backbone": backbone}
+    ckpts = ParamSet.load(harvest_file, {**want, "kind": HARVEST_KINDS}, "analysis.param_spread")
+    ckpts = ckpts.last(int(setting["n"])).params.double()
+    cands = ParamSet.load(
+        generated["params_file"], {**want, "kind": CANDIDATES}, "analysis.param_spread"
+    ).params.double()
     if cands.shape[1] != ckpts.shape[1]:
         raise SystemExit(
             f"{generated['params_file']}: {cands.shape[1]} parameters per row, "
@@ -53,7 +58,7 @@ def spread_row(results: str, backbone: str, rank: int, task: str, setting: dict)
     centre, var = ckpts.mean(0), float(ckpts.var(0).mean()) if len(ckpts) > 1 else 0.0
     spread = _rel_dist(ckpts, centre)
     dist = _rel_dist(cands, centre)
-    # candidates/ -> {sampler}/ -> cond-{c}/ -> {kind}/ holds autoencoder/report.json
+    # candidates/ -> {draw}/ -> cond-{c}/ -> {kind}/ holds autoencoder/report.json
     report = Path(generated["params_file"]).parents[3] / "autoencoder" / "report.json"
     ae = json.loads(report.read_text())["tasks"].get(task, {}) if report.is_file() else {}
     return {
@@ -66,7 +71,9 @@ def spread_row(results: str, backbone: str, rank: int, task: str, setting: dict)
     }
 
 
-def spread_table(results: str, backbone: str, rank: int, tasks: list[str], setting: dict) -> pd.DataFrame:
+def spread_table(
+    results: str, backbone: str, rank: int, tasks: list[str], setting: dict
+) -> pd.DataFrame:
     return pd.DataFrame([spread_row(results, backbone, rank, t, setting) for t in tasks])
 
 

@@ -10,9 +10,9 @@ first ``--paths`` candidates are drawn: each a path from its first x0 prediction
 itself. The final step reproduces the candidates file (checked: the JSON records the largest
 difference, and a difference beyond float noise is an error).
 
-The loop below is ``generator.pdiff.noise.sample`` with the x0 predictions kept
-(``sample_with_states``; tests/analysis/test_sampling_trajectory.py checks the two agree), so
-the sampler itself is unchanged.
+The reverse process is the sampler's own loop (``generator.pdiff.noise.reverse_process``, which
+``noise.sample`` runs to its end) with the x0 predictions kept (``sample_with_states``), so the
+trajectory's end is the sample, bit for bit.
 
     python -m condpdiff.analysis.sampling_trajectory --diffusion GEN/pdiff/cond-c/diffusion \\
         --autoencoder GEN/pdiff/autoencoder --stats GEN/stats.safetensors --tasks a b \\
@@ -31,14 +31,26 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from condpdiff.analysis.figures import finite_or_none, panel_grid, plt, save_csv, save_figure, task_colours
+from condpdiff.analysis.figures import (
+    finite_or_none,
+    panel_grid,
+    plt,
+    save_csv,
+    save_figure,
+    task_colours,
+)
 from condpdiff.analysis.param_projection import Projection, axis_label
 from condpdiff.analysis.task_params import TaskParams, load_task_params
 from condpdiff.conditions.condition import load_condition
 from condpdiff.generator import training
 from condpdiff.generator.modelio import config_from_dict
 from condpdiff.generator.pdiff.autoencoder import ParamAutoencoder, load_autoencoder
-from condpdiff.generator.pdiff.noise import LatentDiffusion, load_diffusion, make_scheduler, parse_sampler
+from condpdiff.generator.pdiff.noise import (
+    LatentDiffusion,
+    load_diffusion,
+    parse_sampler,
+    reverse_process,
+)
 from condpdiff.generator.pdiff.sample_candidates import SamplingConfig, candidate_conditions
 from condpdiff.params.norm_stats import NormStats
 from condpdiff.pipeline.artifacts import artifact_error
@@ -59,77 +71,99 @@ def schedule_points(steps: int, points: int) -> list[int]:
 
 
 @torch.no_grad()
-def sample_with_states(model: LatentDiffusion, cond: torch.Tensor, sampler: str, generator: torch.Generator,
-                       guidance_scale: float = 1.0, eta: float = 0.0, keep=(), progress: bool = False):
-    """``noise.sample`` that also returns the x0 prediction (AE-scale latents) after each step in `keep`.
+def sample_with_states(
+    model: LatentDiffusion,
+    cond: torch.Tensor,
+    sampler: str,
+    generator: torch.Generator,
+    guidance_scale: float = 1.0,
+    eta: float = 0.0,
+    keep=(),
+    progress: bool = False,
+):
+    """``noise.sample`` (its own loop, ``noise.reverse_process``) keeping the x0 prediction (AE-scale
+    latents) after each step in `keep`.
 
     Returns (final latents [B, C, L], {step index: x0 prediction [B, C, L]}, the schedule's timesteps).
     """
-    kind, steps = parse_sampler(sampler)
-    net = model.net
-    device = cond.device
-    sched = make_scheduler(model.noise, kind)
-    sched.set_timesteps(steps, device=device)
-    b = cond.shape[0]
-    u = torch.randn((b, net.in_channels, net.length), generator=generator, device=generator.device).to(device)
-    u = u * sched.init_noise_sigma
-    guided = guidance_scale != 1.0
-    states = {}
-    for i, t in enumerate(tqdm(sched.timesteps, desc=sampler, disable=not progress)):
-        tt = t.expand(b).to(device)
-        if guided:
-            drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(device)
-            e_c, e_u = net(torch.cat([u, u]), torch.cat([tt, tt]), torch.cat([cond, cond]), drop).chunk(2)
-            eps = e_u + guidance_scale * (e_c - e_u)
-        else:
-            eps = net(u, tt, cond)
-        kwargs = {"eta": eta} if kind == "ddim" else {}
-        out = sched.step(eps, t, u, generator=generator, **kwargs)
-        u = out.prev_sample
-        if i in keep:
-            states[i] = model.from_unit(out.pred_original_sample)
-    return model.from_unit(u), states, [int(t) for t in sched.timesteps]
+    states, timesteps = {}, []
+    for step in reverse_process(model, cond, sampler, generator, guidance_scale, eta, progress):
+        timesteps.append(step.timestep)
+        if step.index in keep:
+            states[step.index] = model.from_unit(step.x0)
+        u = step.u
+    return model.from_unit(u), states, timesteps
 
 
 def sampling_config(item: TaskParams) -> tuple[str, SamplingConfig]:
     """The sampler and SamplingConfig the candidates file records (what made its rows)."""
     info = item.candidates.info
     if "sampler" not in info or "sampling" not in info:
-        raise artifact_error(item.candidates_path, "candidates file without its sampling settings",
-                             "info with 'sampler' and 'sampling' (written by sample_candidates)",
-                             f"info keys {sorted(info)}")
+        raise artifact_error(
+            item.candidates_path,
+            "candidates file without its sampling settings",
+            "info with 'sampler' and 'sampling' (written by sample_candidates)",
+            f"info keys {sorted(info)}",
+        )
     return info["sampler"], config_from_dict(SamplingConfig, info["sampling"])
 
 
 @torch.no_grad()
-def trace_task(item: TaskParams, full_harvest_last: torch.Tensor, diffusion: LatentDiffusion, ae: ParamAutoencoder,
-               stats: NormStats, cond: torch.Tensor, paths: int, points: int, progress: bool = False) -> dict:
+def trace_task(
+    item: TaskParams,
+    full_harvest_last: torch.Tensor,
+    diffusion: LatentDiffusion,
+    ae: ParamAutoencoder,
+    stats: NormStats,
+    cond: torch.Tensor,
+    paths: int,
+    points: int,
+    progress: bool = False,
+) -> dict:
     """The decoded x0 predictions [points, paths, K] of one task's first `paths` candidates, and the check."""
     sampler, cfg = sampling_config(item)
     if paths > cfg.num_candidates:
-        raise ValueError(f"{paths} trajectory paths asked, but {item.candidates_path} holds "
-                         f"{cfg.num_candidates} candidates")
+        raise ValueError(
+            f"{paths} trajectory paths asked, but {item.candidates_path} holds "
+            f"{cfg.num_candidates} candidates"
+        )
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     diffusion, ae = diffusion.to(device).eval(), ae.to(device).eval()
     keep = schedule_points(parse_sampler(sampler)[1], points)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     conds = candidate_conditions(cond, cfg.num_candidates, diffusion.net.cfg.cond_mode).to(device)
-    z, states, timesteps = sample_with_states(diffusion, conds, sampler, gen, cfg.guidance_scale, cfg.eta, keep,
-                                              progress)
+    z, states, timesteps = sample_with_states(
+        diffusion, conds, sampler, gen, cfg.guidance_scale, cfg.eta, keep, progress
+    )
     final = stats.denormalise(ae.decode(z).float().cpu(), item.task, full_harvest_last)
     diff = float((final - item.candidates.params).abs().max())
     scale = float(item.candidates.params.abs().max())
     if diff > TOLERANCE * max(scale, 1e-12):
-        raise artifact_error(item.candidates_path, "candidates the rerun reverse process does not reproduce",
-                             f"the trajectory's end within {TOLERANCE:g} x max|value| of the candidates",
-                             f"a largest difference of {diff:.3g} (max |value| {scale:.3g}): the candidates were "
-                             "sampled by other code or on another device; resample them")
+        raise artifact_error(
+            item.candidates_path,
+            "candidates the rerun reverse process does not reproduce",
+            f"the trajectory's end within {TOLERANCE:g} x max|value| of the candidates",
+            f"a largest difference of {diff:.3g} (max |value| {scale:.3g}): the candidates were "
+            "sampled by other code or on another device; resample them",
+        )
     # decoded as the whole batch, as the candidates were (a convolution's float rounding depends on the batch)
-    decoded = torch.stack([stats.denormalise(ae.decode(states[i]).float().cpu(), item.task,
-                                             full_harvest_last)[:paths] for i in keep])
-    return {"sampler": sampler, "sampling": cfg, "keep": keep, "timesteps": [timesteps[i] for i in keep],
-            "params": decoded, "max_abs_diff": diff}
+    decoded = torch.stack(
+        [
+            stats.denormalise(ae.decode(states[i]).float().cpu(), item.task, full_harvest_last)[
+                :paths
+            ]
+            for i in keep
+        ]
+    )
+    return {
+        "sampler": sampler,
+        "sampling": cfg,
+        "keep": keep,
+        "timesteps": [timesteps[i] for i in keep],
+        "params": decoded,
+        "max_abs_diff": diff,
+    }
 
 
 def path_table(task: str, traced: dict, proj: Projection, candidates: torch.Tensor) -> pd.DataFrame:
@@ -140,13 +174,29 @@ def path_table(task: str, traced: dict, proj: Projection, candidates: torch.Tens
         xy = proj.project(params[:, j]).numpy()
         dist = (params[:, j].double() - candidates[j].double()).norm(dim=1).numpy()
         for k, (i, t) in enumerate(zip(traced["keep"], traced["timesteps"])):
-            rows.append({"task": task, "path": j, "point": k, "step_index": i, "timestep": t,
-                         **{f"pc{c + 1}": float(xy[k, c]) for c in range(xy.shape[1])}, "l2_to_final": float(dist[k])})
+            rows.append(
+                {
+                    "task": task,
+                    "path": j,
+                    "point": k,
+                    "step_index": i,
+                    "timestep": t,
+                    **{f"pc{c + 1}": float(xy[k, c]) for c in range(xy.shape[1])},
+                    "l2_to_final": float(dist[k]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def plot(table: pd.DataFrame, harvest_xy: dict, cand_xy: dict, proj: Projection, tasks: list[str], setting: str,
-         n_steps: int):
+def plot(
+    table: pd.DataFrame,
+    harvest_xy: dict,
+    cand_xy: dict,
+    proj: Projection,
+    tasks: list[str],
+    setting: str,
+    n_steps: int,
+):
     colours = task_colours(tasks)
     fig, axes = panel_grid(len(tasks))
     points = sorted(table.point.unique())
@@ -157,36 +207,88 @@ def plot(table: pd.DataFrame, harvest_xy: dict, cand_xy: dict, proj: Projection,
         for _, path in table[table.task == t].groupby("path"):
             path = path.sort_values("point")
             ax.plot(path.pc1, path.pc2, color="black", lw=0.7, alpha=0.6)
-            ax.scatter(path.pc1, path.pc2, s=22, c=shade[path.point.to_numpy()], zorder=3, edgecolor="white", lw=0.3)
+            ax.scatter(
+                path.pc1,
+                path.pc2,
+                s=22,
+                c=shade[path.point.to_numpy()],
+                zorder=3,
+                edgecolor="white",
+                lw=0.3,
+            )
         ax.set_title(t, fontsize=10)
         ax.set_xlabel(axis_label(proj, 0), fontsize=8)
         ax.set_ylabel(axis_label(proj, 1), fontsize=8)
         ax.tick_params(labelsize=7)
     first = table[table.task == tasks[0]].drop_duplicates("point").sort_values("point")
-    handles = [plt.Line2D([], [], ls="", marker="o", color=shade[k],
-                          label=f"x0 at step {i + 1}/{n_steps} (t={t})")
-               for k, i, t in zip(first.point, first.step_index, first.timestep)]
-    handles += [plt.Line2D([], [], ls="", marker="o", color="grey", alpha=0.4, label="harvested checkpoint"),
-                plt.Line2D([], [], ls="", marker="^", color="grey", markeredgecolor="black", label="generated candidate")]
-    fig.legend(handles=handles, loc="upper center", ncol=min(4, len(handles)), fontsize=8, bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle(f"Sampling trajectories: decoded x0 prediction along the reverse process, in the checkpoints' PCA"
-                 f"\n{setting}", fontsize=11)
+    handles = [
+        plt.Line2D(
+            [], [], ls="", marker="o", color=shade[k], label=f"x0 at step {i + 1}/{n_steps} (t={t})"
+        )
+        for k, i, t in zip(first.point, first.step_index, first.timestep)
+    ]
+    handles += [
+        plt.Line2D(
+            [], [], ls="", marker="o", color="grey", alpha=0.4, label="harvested checkpoint"
+        ),
+        plt.Line2D(
+            [],
+            [],
+            ls="",
+            marker="^",
+            color="grey",
+            markeredgecolor="black",
+            label="generated candidate",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        ncol=min(4, len(handles)),
+        fontsize=8,
+        bbox_to_anchor=(0.5, 0.0),
+    )
+    fig.suptitle(
+        f"Sampling trajectories: decoded x0 prediction along the reverse process, in the checkpoints' PCA"
+        f"\n{setting}",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--diffusion", required=True, help="diffusion model folder")
     p.add_argument("--autoencoder", required=True, help="autoencoder model folder")
-    p.add_argument("--stats", required=True, help="normalisation stats the generator was trained with")
+    p.add_argument(
+        "--stats", required=True, help="normalisation stats the generator was trained with"
+    )
     p.add_argument("--tasks", nargs="+", required=True)
-    p.add_argument("--harvests", nargs="+", required=True, help="one harvest file per task, in task order")
-    p.add_argument("--candidates", nargs="+", required=True, help="one candidates file per task, in task order")
-    p.add_argument("--conditions", nargs="+", required=True, help="one condition file per task, in task order")
+    p.add_argument(
+        "--harvests", nargs="+", required=True, help="one harvest file per task, in task order"
+    )
+    p.add_argument(
+        "--candidates", nargs="+", required=True, help="one candidates file per task, in task order"
+    )
+    p.add_argument(
+        "--conditions", nargs="+", required=True, help="one condition file per task, in task order"
+    )
     p.add_argument("--pca", required=True, help="the PCA of condpdiff.analysis.param_projection")
-    p.add_argument("--paths", type=int, required=True, help="candidates traced per task (config analysis.trajectory)")
-    p.add_argument("--points", type=int, required=True, help="points along the schedule (config analysis.trajectory)")
+    p.add_argument(
+        "--paths",
+        type=int,
+        required=True,
+        help="candidates traced per task (config analysis.trajectory)",
+    )
+    p.add_argument(
+        "--points",
+        type=int,
+        required=True,
+        help="points along the schedule (config analysis.trajectory)",
+    )
     p.add_argument("--setting", required=True, help="the generator setting, for the title")
     p.add_argument("--out", required=True, help="the figure (.png)")
     p.add_argument("--data", required=True, help="every path point (.csv)")
@@ -194,38 +296,68 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     cli.setup_logging()
     if len(a.conditions) != len(a.tasks):
-        p.error(f"one condition file per task: got {len(a.tasks)} tasks and {len(a.conditions)} conditions")
+        p.error(
+            f"one condition file per task: got {len(a.tasks)} tasks and {len(a.conditions)} conditions"
+        )
     proj = Projection.load(a.pca)
     n = int(proj.info.get("n", 0))
     if n < 1:
-        raise artifact_error(a.pca, "PCA file without the generator's n", "info with 'n'", str(proj.info))
+        raise artifact_error(
+            a.pca, "PCA file without the generator's n", "info with 'n'", str(proj.info)
+        )
     items = load_task_params(a.tasks, a.harvests, a.candidates, n)
-    stats, diffusion, ae = NormStats.load(a.stats), load_diffusion(a.diffusion), load_autoencoder(a.autoencoder)
+    stats, diffusion, ae = (
+        NormStats.load(a.stats),
+        load_diffusion(a.diffusion),
+        load_autoencoder(a.autoencoder),
+    )
     tables, harvest_xy, cand_xy, per_task, traced = [], {}, {}, {}, None
     for item, cond_path in tqdm(list(zip(items, a.conditions)), desc="tasks"):
-        cond = load_condition(cond_path)
+        cond = load_condition(cond_path, {"task": item.task})
         if (cond.projection == "conv") != (diffusion.net.cfg.cond_mode == "conv"):
-            raise artifact_error(cond_path, f"condition that does not fit the diffusion model in {a.diffusion}",
-                                 f"a condition for cond_mode {diffusion.net.cfg.cond_mode!r}",
-                                 f"projection {cond.projection!r}")
+            raise artifact_error(
+                cond_path,
+                f"condition that does not fit the diffusion model in {a.diffusion}",
+                f"a condition for cond_mode {diffusion.net.cfg.cond_mode!r}",
+                f"projection {cond.projection!r}",
+            )
         # the fill of ungenerated coordinates: the harvest's last row, as sample_candidates takes it
         last = item.harvest.params[-1]
         traced = trace_task(item, last, diffusion, ae, stats, cond.embedding, a.paths, a.points)
         tables.append(path_table(item.task, traced, proj, item.candidates.params))
         harvest_xy[item.task] = proj.project(item.harvest.params)[:, :2].numpy()
         cand_xy[item.task] = proj.project(item.candidates.params)[:, :2].numpy()
-        per_task[item.task] = {"max_abs_diff_to_candidates": traced["max_abs_diff"],
-                               "condition_images": item.candidates.info.get("condition_images", [])[: a.paths]}
-        log.info("%s: %d paths, end matches the candidates to %.3g", item.task, a.paths, traced["max_abs_diff"])
+        per_task[item.task] = {
+            "max_abs_diff_to_candidates": traced["max_abs_diff"],
+            "condition_images": item.candidates.info.get("condition_images", [])[: a.paths],
+        }
+        log.info(
+            "%s: %d paths, end matches the candidates to %.3g",
+            item.task,
+            a.paths,
+            traced["max_abs_diff"],
+        )
     table = pd.concat(tables, ignore_index=True)
     save_csv(table, a.data)
     median = table.groupby("point")["l2_to_final"].median()
-    write_json(a.summary, finite_or_none({
-        "sampler": traced["sampler"], "sampling": asdict(traced["sampling"]), "paths": a.paths,
-        "step_indices": traced["keep"], "timesteps": traced["timesteps"],
-        "decoded": "the model's x0 prediction after each kept step, through the autoencoder",
-        "median_l2_to_final": [float(median[k]) for k in sorted(median.index)], "tasks": per_task}))
-    fig = plot(table, harvest_xy, cand_xy, proj, a.tasks, a.setting, parse_sampler(traced["sampler"])[1])
+    write_json(
+        a.summary,
+        finite_or_none(
+            {
+                "sampler": traced["sampler"],
+                "sampling": asdict(traced["sampling"]),
+                "paths": a.paths,
+                "step_indices": traced["keep"],
+                "timesteps": traced["timesteps"],
+                "decoded": "the model's x0 prediction after each kept step, through the autoencoder",
+                "median_l2_to_final": [float(median[k]) for k in sorted(median.index)],
+                "tasks": per_task,
+            }
+        ),
+    )
+    fig = plot(
+        table, harvest_xy, cand_xy, proj, a.tasks, a.setting, parse_sampler(traced["sampler"])[1]
+    )
     save_figure(fig, a.out)
 
 

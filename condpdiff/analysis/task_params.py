@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condpdiff.params.paramfile import ParamSet, require_same_layout
-from condpdiff.pipeline.artifacts import artifact_error
+from condpdiff.pipeline.artifacts import CANDIDATES, HARVEST_KINDS, artifact_error
 
 
 @dataclass
@@ -20,20 +20,35 @@ class TaskParams:
     candidates_path: str
 
 
-def load_task_params(tasks: list[str], harvests: list[str], candidates: list[str], n: int) -> list[TaskParams]:
+def load_task_params(
+    tasks: list[str], harvests: list[str], candidates: list[str], n: int
+) -> list[TaskParams]:
     """One `TaskParams` per task (files given in task order); every file must share one LoRA layout."""
     if not (len(tasks) == len(harvests) == len(candidates)):
-        raise ValueError(f"one harvest and one candidates file per task: got {len(tasks)} tasks, "
-                         f"{len(harvests)} harvests, {len(candidates)} candidates files")
+        raise ValueError(
+            f"one harvest and one candidates file per task: got {len(tasks)} tasks, "
+            f"{len(harvests)} harvests, {len(candidates)} candidates files"
+        )
     out, first = [], None
     for task, h_path, c_path in zip(tasks, harvests, candidates):
-        harvest, cands = ParamSet.load(h_path), ParamSet.load(c_path)
+        harvest = ParamSet.load(
+            h_path, {"kind": HARVEST_KINDS, "task": task}, "analysis (harvest of each task)"
+        )
+        cands = ParamSet.load(c_path, {"kind": CANDIDATES}, "analysis (candidates of each task)")
         if n > harvest.n:
-            raise artifact_error(h_path, f"harvest too short for the generator setting n={n}",
-                                 f"at least {n} checkpoints", f"{harvest.n}")
+            raise artifact_error(
+                h_path,
+                f"harvest too short for the generator setting n={n}",
+                f"at least {n} checkpoints",
+                f"{harvest.n}",
+            )
         if cands.info.get("task", task) != task:
-            raise artifact_error(c_path, f"candidates of another task (given as {task!r})", f"task {task!r}",
-                                 f"task {cands.info.get('task')!r}")
+            raise artifact_error(
+                c_path,
+                f"candidates of another task (given as {task!r})",
+                f"task {task!r}",
+                f"task {cands.info.get('task')!r}",
+            )
         require_same_layout(cands, c_path, harvest, h_path)
         if first is not None:
             require_same_layout(harvest, h_path, first.harvest, first.harvest_path)

@@ -30,17 +30,27 @@ def read_curve(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise artifact_error(path, "unreadable training curve", "CSV with columns step,loss,lr", repr(e)) from None
+        raise artifact_error(
+            path, "unreadable training curve", "CSV with columns step,loss,lr", repr(e)
+        ) from None
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise artifact_error(path, "training curve without its columns", f"columns {list(COLUMNS)}",
-                             f"columns {list(df.columns)}")
+        raise artifact_error(
+            path,
+            "training curve without its columns",
+            f"columns {list(COLUMNS)}",
+            f"columns {list(df.columns)}",
+        )
     if df.empty:
         raise artifact_error(path, "empty training curve", "one row per training step", "no rows")
     bad = df[~df["loss"].map(lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0)]
     if not bad.empty:
-        raise artifact_error(path, "training curve with a loss a log scale cannot show",
-                             "finite positive losses", f"loss {bad['loss'].iloc[0]} at step {bad['step'].iloc[0]}")
+        raise artifact_error(
+            path,
+            "training curve with a loss a log scale cannot show",
+            "finite positive losses",
+            f"loss {bad['loss'].iloc[0]} at step {bad['step'].iloc[0]}",
+        )
     return df.sort_values("step", ignore_index=True)
 
 
@@ -67,8 +77,16 @@ def plot(table: pd.DataFrame, setting: str, window: int):
     fig, axes = panel_grid(len(models), max_cols=len(models), size=(5.2, 3.6))
     for ax, model in zip(axes, models):
         df = table[table["model"] == model]
-        ax.plot(df["step"], df["loss"], color="tab:blue", alpha=0.25, lw=0.8, label="loss (per step)")
-        ax.plot(df["step"], df["loss_smooth"], color="tab:blue", lw=1.8, label=f"loss, mean of {window} steps")
+        ax.plot(
+            df["step"], df["loss"], color="tab:blue", alpha=0.25, lw=0.8, label="loss (per step)"
+        )
+        ax.plot(
+            df["step"],
+            df["loss_smooth"],
+            color="tab:blue",
+            lw=1.8,
+            label=f"loss, mean of {window} steps",
+        )
         ax.set_yscale("log")
         ax.set_xlabel("training step")
         ax.set_ylabel("training loss (log scale)")
@@ -86,15 +104,25 @@ def plot(table: pd.DataFrame, setting: str, window: int):
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--autoencoder", required=True, help="the parameter autoencoder's curve.csv")
     p.add_argument("--diffusion", required=True, help="the diffusion model's curve.csv")
-    p.add_argument("--smoothing", type=int, required=True, help="rolling-mean window in steps (config analysis.curves)")
+    p.add_argument(
+        "--smoothing",
+        type=int,
+        required=True,
+        help="rolling-mean window in steps (config analysis.curves)",
+    )
     p.add_argument("--setting", required=True, help="the generator setting, for the title")
     p.add_argument("--out", required=True, help="the figure (.png)")
     p.add_argument("--data", required=True, help="the data behind it (.csv)")
     a = p.parse_args(argv)
-    curves = {"parameter autoencoder": read_curve(a.autoencoder), "latent diffusion": read_curve(a.diffusion)}
+    curves = {
+        "parameter autoencoder": read_curve(a.autoencoder),
+        "latent diffusion": read_curve(a.diffusion),
+    }
     table = curves_table(curves, a.smoothing)
     save_csv(table, a.data)
     save_figure(plot(table, a.setting, a.smoothing), a.out)

@@ -35,10 +35,16 @@ def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | 
         return f"a projection in {PROJECTIONS}", repr(projection)
     if projection in MAP_PROJECTIONS:
         if len(shape) != 4 or 0 in shape:
-            return f"feature maps [n_images, C, h, w] for projection {projection!r}", f"shape {list(shape)}"
+            return (
+                f"feature maps [n_images, C, h, w] for projection {projection!r}",
+                f"shape {list(shape)}",
+            )
     elif projection in SET_PROJECTIONS:
         if len(shape) != 2 or 0 in shape:
-            return f"item embeddings [n_items, D] for projection {projection!r}", f"shape {list(shape)}"
+            return (
+                f"item embeddings [n_items, D] for projection {projection!r}",
+                f"shape {list(shape)}",
+            )
     elif len(shape) != 1 or 0 in shape:
         return f"a vector [D] for projection {projection!r}", f"shape {list(shape)}"
     return None
@@ -47,38 +53,61 @@ def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | 
 @dataclass
 class Condition:
     name: str  # e.g. clip-twoshot
-    embedding: torch.Tensor  # [D] float32 (mlp, table), [n_images, C, h, w] (conv) or [n_items, D] (set)
+    embedding: (
+        torch.Tensor
+    )  # [D] float32 (mlp, table), [n_images, C, h, w] (conv) or [n_items, D] (set)
     task: str
     encoder: str
     text: str = ""
     projection: str = "mlp"  # how the generator takes it in: mlp | table | conv | set
 
     def save(self, path: str | Path) -> None:
-        meta = {"format": FORMAT, "condition": self.name, "task": self.task, "encoder": self.encoder,
-                "text": self.text, "projection": self.projection}
+        meta = {
+            "format": FORMAT,
+            "condition": self.name,
+            "task": self.task,
+            "encoder": self.encoder,
+            "text": self.text,
+            "projection": self.projection,
+        }
         if self.projection in MAP_PROJECTIONS + SET_PROJECTIONS:
             emb = self.embedding.float().contiguous()
         else:
             emb = self.embedding.float().reshape(-1)
         problem = shape_problem(self.projection, tuple(emb.shape))
         if problem:
-            raise ValueError(f"{path}: condition {self.name!r} of {self.task!r} cannot be saved: "
-                             f"expected {problem[0]}, found {problem[1]}")
+            raise ValueError(
+                f"{path}: condition {self.name!r} of {self.task!r} cannot be saved: "
+                f"expected {problem[0]}, found {problem[1]}"
+            )
         save_safetensors(path, {"embedding": emb}, meta)
 
 
-def load_condition(path: str | Path) -> Condition:
-    """Read a condition file; a missing, truncated, non-finite or malformed one is an error naming it."""
-    with open_safetensors(path, "condition file", FORMAT, tensors=("embedding",)) as (f, meta):
+def load_condition(path: str | Path, expect: dict | None = None) -> Condition:
+    """Read a condition file; a missing, truncated, non-finite or malformed one is an error naming
+    it, and so is one whose ``task`` or ``condition`` differ from `expect` or from its path."""
+    with open_safetensors(
+        path, "condition file", FORMAT, tensors=("embedding",), expect=expect
+    ) as (f, meta):
         emb = f.get_tensor("embedding")
     missing = [k for k in ("condition", "task", "encoder") if k not in meta]
     if missing:
-        raise artifact_error(path, "condition file with incomplete metadata", "condition, task, encoder", f"no {missing}")
+        raise artifact_error(
+            path,
+            "condition file with incomplete metadata",
+            "condition, task, encoder",
+            f"no {missing}",
+        )
     projection = meta.get("projection", "mlp")
     problem = shape_problem(projection, tuple(emb.shape))
     if problem:
-        what = "condition file with an unknown projection" if projection not in PROJECTIONS \
+        what = (
+            "condition file with an unknown projection"
+            if projection not in PROJECTIONS
             else "condition embedding of the wrong shape"
+        )
         raise artifact_error(path, what, *problem)
     check_finite(emb, path, "embedding")
-    return Condition(meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""), projection)
+    return Condition(
+        meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""), projection
+    )

@@ -34,10 +34,14 @@ def _pool(chunks: torch.Tensor) -> torch.Tensor:
 class ClipTextEncoder:
     """open_clip text tower; `pretrained=None` builds random weights (tests, offline)."""
 
-    def __init__(self, model: str = "ViT-B-32", pretrained: str | None = "openai", device: str = "cpu"):
+    def __init__(
+        self, model: str = "ViT-B-32", pretrained: str | None = "openai", device: str = "cpu"
+    ):
         import open_clip
 
-        self.model, _, _ = open_clip.create_model_and_transforms(model, pretrained=pretrained, device=device)
+        self.model, _, _ = open_clip.create_model_and_transforms(
+            model, pretrained=pretrained, device=device
+        )
         self.model.eval()
         self.tokenizer = open_clip.get_tokenizer(model)
         self.device, self.name = device, f"open_clip:{model}:{pretrained}"
@@ -67,8 +71,11 @@ class SentenceEncoder:
 
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModel.from_pretrained(model).to(device).eval()
-        limits = [max_length, getattr(self.model.config, "max_position_embeddings", None),
-                  self.tokenizer.model_max_length if self.tokenizer.model_max_length < 100_000 else None]
+        limits = [
+            max_length,
+            getattr(self.model.config, "max_position_embeddings", None),
+            self.tokenizer.model_max_length if self.tokenizer.model_max_length < 100_000 else None,
+        ]
         self.max_length = min(x for x in limits if x)
         self.device, self.name = device, f"transformers:{model}"
 
@@ -76,8 +83,16 @@ class SentenceEncoder:
         """Windows wrapped in the model's start/end tokens ([CLS] .. [SEP] for BERT, <s> .. </s> for RoBERTa)."""
         tok = self.tokenizer
         ids = tok(text, add_special_tokens=False)["input_ids"]
-        start = [t for t in (tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id,) if t is not None]
-        end = [t for t in (tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id,) if t is not None]
+        start = [
+            t
+            for t in (tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id,)
+            if t is not None
+        ]
+        end = [
+            t
+            for t in (tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id,)
+            if t is not None
+        ]
         rows = [start + w + end for w in windows(ids, self.max_length - len(start) - len(end))]
         return tok.pad({"input_ids": rows}, return_tensors="pt")
 

@@ -56,8 +56,10 @@ def _file_digest(path: Path) -> str:
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a .safetensors or torch-pickled (.pth/.pt) file; an unreadable one names the file."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: ResNet-18 weights file not found; expected a state-dict file "
-                                f"(.pth or .safetensors), 'IMAGENET1K_V1' or 'random'")
+        raise FileNotFoundError(
+            f"{path}: ResNet-18 weights file not found; expected a state-dict file "
+            f"(.pth or .safetensors), 'IMAGENET1K_V1' or 'random'"
+        )
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -66,13 +68,17 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any reader failure is the same problem for the user
-        raise ValueError(f"{path}: unreadable ResNet-18 weights file; expected a state dict saved with "
-                         f"torch.save or safetensors; found {type(e).__name__}: {e}") from None
+        raise ValueError(
+            f"{path}: unreadable ResNet-18 weights file; expected a state dict saved with "
+            f"torch.save or safetensors; found {type(e).__name__}: {e}"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: not a ResNet-18 state dict; expected a mapping of parameter names to "
-                         f"tensors; found {type(state).__name__}")
+        raise ValueError(
+            f"{path}: not a ResNet-18 state dict; expected a mapping of parameter names to "
+            f"tensors; found {type(state).__name__}"
+        )
     return state
 
 
@@ -100,8 +106,10 @@ def build_resnet18(weights: str, seed: int = 0) -> tuple[nn.Module, str]:
     net = resnet18(weights=None)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit torchvision's resnet18; expected its parameter names; "
-                         f"found missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
+        raise ValueError(
+            f"{path}: weights do not fit torchvision's resnet18; expected its parameter names; "
+            f"found missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}"
+        )
     return net, f"file {path.name} sha256 {_file_digest(path)}"
 
 
@@ -114,7 +122,9 @@ class ResNetFeatures(nn.Module):
         if cfg.layer not in LAYERS:
             raise ValueError(f"image encoder layer must be one of {LAYERS}, got {cfg.layer!r}")
         if cfg.image_size < 8:
-            raise ValueError(f"image encoder image_size must be at least 8 pixels, got {cfg.image_size}")
+            raise ValueError(
+                f"image encoder image_size must be at least 8 pixels, got {cfg.image_size}"
+            )
         self.cfg = cfg
         net, self.weights_description = build_resnet18(cfg.weights, cfg.seed)
         stages = [net.conv1, net.bn1, net.relu, net.maxpool]
@@ -150,7 +160,9 @@ class ResNetFeatures(nn.Module):
     def forward(self, images: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
         if isinstance(images, torch.Tensor):
             if images.ndim != 4 or images.shape[1] != 3:
-                raise ValueError(f"expected images [N, 3, H, W] in 0..1, found shape {list(images.shape)}")
+                raise ValueError(
+                    f"expected images [N, 3, H, W] in 0..1, found shape {list(images.shape)}"
+                )
             images = list(images)
         if not images:
             raise ValueError("no images to encode")

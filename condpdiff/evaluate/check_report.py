@@ -20,8 +20,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import yaml
-
 _RESULTS = re.compile(r"<script id=\"results\">\s*var results = ", re.S)
 
 
@@ -32,7 +30,9 @@ def report_entries(report: str | Path) -> tuple[dict, callable]:
         zf = zipfile.ZipFile(report)
         html_name = next((n for n in zf.namelist() if n.endswith("report.html")), None)
         if html_name is None:
-            raise ValueError(f"{report}: expected a Snakemake report zip with report/report.html, found {zf.namelist()[:5]}")
+            raise ValueError(
+                f"{report}: expected a Snakemake report zip with report/report.html, found {zf.namelist()[:5]}"
+            )
         html, root = zf.read(html_name).decode(), html_name.rsplit("/", 1)[0]
 
         def data(entry: dict) -> bytes:
@@ -48,7 +48,9 @@ def report_entries(report: str | Path) -> tuple[dict, callable]:
 
     m = _RESULTS.search(html)
     if m is None:
-        raise ValueError(f"{report}: expected a Snakemake report (a <script id=\"results\"> var results = ...), found none")
+        raise ValueError(
+            f'{report}: expected a Snakemake report (a <script id="results"> var results = ...), found none'
+        )
     results, _ = json.JSONDecoder().raw_decode(html, m.end())
     return results, data
 
@@ -58,7 +60,9 @@ def expected_files(config: dict) -> list[str]:
     from condpdiff.pipeline import targets
 
     files = targets.all_targets(config)
-    return sorted(f for f in files if f.endswith(".png") or (f.endswith(".html") and "/tables/" in f))
+    return sorted(
+        f for f in files if f.endswith(".png") or (f.endswith(".html") and "/tables/" in f)
+    )
 
 
 def check(report: str | Path, expected: list[str]) -> list[str]:
@@ -68,7 +72,9 @@ def check(report: str | Path, expected: list[str]) -> list[str]:
     for path in expected:
         entry = results.get(path)
         if entry is None:
-            problems.append(f"{path}: not in the report (a declared output without report(), or the file was not built)")
+            problems.append(
+                f"{path}: not in the report (a declared output without report(), or the file was not built)"
+            )
             continue
         caption = re.sub(r"<[^>]+>", "", entry.get("caption") or "").strip()
         if len(caption) < 20:
@@ -77,13 +83,19 @@ def check(report: str | Path, expected: list[str]) -> list[str]:
         if not on_disk.is_file():
             problems.append(f"{path}: in the report but not on disk")
         elif data(entry) != on_disk.read_bytes():
-            problems.append(f"{path}: the report's copy differs from the file on disk (stale report?)")
+            problems.append(
+                f"{path}: the report's copy differs from the file on disk (stale report?)"
+            )
     return problems
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configfile", nargs="+", required=True, help="the config(s) the report was built with")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--configfile", nargs="+", required=True, help="the config(s) the report was built with"
+    )
     p.add_argument("--report", required=True, help="report .html or .zip")
     a = p.parse_args(argv)
     from condpdiff.pipeline.config import load_config
@@ -95,8 +107,12 @@ def main(argv=None) -> None:
     for line in problems:
         print(f"report check: {line}", file=sys.stderr)
     if problems:
-        raise SystemExit(f"{a.report}: {len(problems)} of {len(expected)} expected tables/figures missing or wrong")
-    print(f"{a.report}: all {len(expected)} expected tables and figures present, captioned, identical to the files")
+        raise SystemExit(
+            f"{a.report}: {len(problems)} of {len(expected)} expected tables/figures missing or wrong"
+        )
+    print(
+        f"{a.report}: all {len(expected)} expected tables and figures present, captioned, identical to the files"
+    )
 
 
 if __name__ == "__main__":

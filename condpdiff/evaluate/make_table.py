@@ -1,4 +1,4 @@
-"""The paper's tables from cached cell files (no scoring, no training): CSV + Markdown.
+"""The paper's tables from cached cell files (no scoring, no training): CSV + Markdown + HTML.
 
 A table *spec* (JSON, built by ``pipeline.targets`` from the config) names every cell file:
 
@@ -7,12 +7,20 @@ A table *spec* (JSON, built by ``pipeline.targets`` from the config) names every
      "rows": [{"label": {"backbone": "bert", "rank": 1},
                "cells": {"sst2": {"generated": "<path>", ...}, ...}}, ...]}
 
-A cell entry is a path (its ``score`` is read) or ``{"path": ..., "field": "mean"}``. A missing
-entry is an empty cell. The CSV is wide and numeric (``<task>/<column>`` and ``avg/<column>``).
-The Markdown shows per task ``generated / original / soup`` (the paper's Table 1 layout), one
-decimal, plus the average over tasks, and bolds the best value in the direction each cell
-records (``higher_is_better``; FID: lower): within a cell of a plain table, down the first
-column of an ablation table, down each column of the cross-task table, whose diagonal must win.
+A cell entry is a path (its ``score`` is read) or ``{"path": ..., "field": "mean"}`` (with an
+optional ``"metric"`` naming what that field measures, where it is not the cell's ``metric``). A
+missing entry is an empty cell. The CSV is wide and numeric (``<task>/<column>``,
+``avg/<column>``) plus one ``<task>/metric`` column per task (the cells' metric names). The
+Markdown shows per task ``generated / original / soup`` (the paper's Table 1 layout), one
+decimal, plus the average over tasks. Each task's header names its metric and direction
+(``sst2 (acc ↑)``, ``stl06 (FID ↓)``); a task column whose every cell shows the same value (a
+majority-class predictor scores the same everywhere) is marked and named in a note.
+
+Bold marks the best value of a group, in the direction its cells record (``higher_is_better``),
+compared at the shown precision: every tied best is bold, and a group whose values all tie (or
+that holds one value) has no bold. The group is stated in each table's legend: the arms of one
+row and task (plain), the rows of a task's first column (ablation), the rows of a task column
+(cross-task, whose diagonal must win).
 """
 
 from __future__ import annotations
@@ -26,59 +34,204 @@ from pathlib import Path
 import pandas as pd
 
 from condpdiff.evaluate.cells import CELL_FORMAT, best_index
-from condpdiff.pipeline.artifacts import load_json
+from condpdiff.pipeline.artifacts import artifact_error, load_json
 from condpdiff.util.atomic import write_text
 
+# how a cell's metric is named in a table header (others: as recorded)
+METRIC_LABELS = {
+    "accuracy": "acc",
+    "f1": "F1",
+    "matthews": "MCC",
+    "pearson": "Pearson",
+    "spearman": "Spearman",
+    "fid": "FID",
+    "fid_ratio": "ratio",
+}
+ARROWS = {True: "↑", False: "↓"}
+CONSTANT = "†"  # marks a task column whose every cell shows the same value
+BOLD_GROUPS = {
+    "plain": "the best of {arms} in each row and task",
+    "ablation": "the best {first} of each task, down the rows",
+    "cross": "the best row of each task column",
+}
 
-def read_cell(entry) -> tuple[float, bool | None]:
-    """(value, higher_is_better) of a cell entry; (nan, None) for a missing entry."""
+
+def read_cell(entry) -> tuple[float, bool | None, str | None]:
+    """(value, higher_is_better, metric) of a cell entry; (nan, None, None) for a missing entry."""
     if entry is None:
-        return math.nan, None
-    path, field = (entry, "score") if isinstance(entry, str) else (entry["path"], entry.get("field", "score"))
-    cell = load_json(path, "table cell", CELL_FORMAT, keys=("score", "higher_is_better", field))
+        return math.nan, None, None
+    path, field = (
+        (entry, "score") if isinstance(entry, str) else (entry["path"], entry.get("field", "score"))
+    )
+    keys = tuple(dict.fromkeys(("score", "higher_is_better", "metric", field)))
+    cell = load_json(path, "table cell", CELL_FORMAT, keys=keys)
     value = cell[field]
-    return (math.nan if value is None else float(value)), bool(cell["higher_is_better"])
+    if isinstance(value, float) and math.isnan(
+        value
+    ):  # cells refuse NaN (evaluate.cells): never a silent '-'
+        raise artifact_error(path, f"table cell whose {field!r} is NaN", "a number", "NaN")
+    metric = entry.get("metric", cell["metric"]) if isinstance(entry, dict) else cell["metric"]
+    return (
+        (math.nan if value is None else float(value)),
+        bool(cell["higher_is_better"]),
+        str(metric),
+    )
 
 
 def build(spec: dict) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """The numeric table (one row per spec row: label columns, ``<task>/<column>``, ``avg/<column>``)
-    and the direction of each task's metric."""
+    """The numeric table (one row per spec row: label columns, ``<task>/<column>``,
+    ``avg/<column>``, then ``<task>/metric``, the metric names of the task's cells) and the
+    direction of each task's metric."""
     tasks, columns = spec["tasks"], spec["columns"]
-    records, direction = [], {}
+    records, direction, metrics = [], {}, {}
     for row in spec["rows"]:
         rec = dict(row["label"])
         for col in columns:
             values = []
             for task in tasks:
-                v, higher = read_cell(row["cells"].get(task, {}).get(col))
+                v, higher, metric = read_cell(row["cells"].get(task, {}).get(col))
                 if higher is not None:
                     if direction.setdefault(task, higher) != higher:
-                        raise ValueError(f"table {spec.get('name')}: task {task!r} mixes higher- and lower-is-better cells")
+                        raise ValueError(
+                            f"table {spec.get('name')}: task {task!r} mixes higher- and"
+                            " lower-is-better cells"
+                        )
+                    known = metrics.setdefault(task, {}).setdefault(col, metric)
+                    if known != metric:
+                        raise ValueError(
+                            f"table {spec.get('name')}: task {task!r}, column {col!r} mixes metrics"
+                            f" {known!r} and {metric!r}: expected one metric per column"
+                        )
                 rec[f"{task}/{col}"] = v
                 values.append(v)
-            rec[f"avg/{col}"] = math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
+            rec[f"avg/{col}"] = (
+                math.nan if any(math.isnan(v) for v in values) else sum(values) / len(values)
+            )
         records.append(rec)
+    for task in tasks:  # one name, or one per column where they differ (a missing column: empty)
+        per_col = [metrics.get(task, {}).get(c, "") for c in columns]
+        named = {m for m in per_col if m}
+        for rec in records:
+            rec[f"{task}/metric"] = " / ".join(per_col) if len(named) > 1 else "".join(named)
     return pd.DataFrame.from_records(records), direction
 
 
-def _bold_positions(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> set[tuple[int, str, str]]:
-    """(row index, task, column) of every value shown in bold."""
-    kind, columns, out = spec.get("kind", "plain"), spec["columns"], set()
+def _shown(v: float, digits: int) -> float:
+    """The value as the table shows it (compared for ties and constant columns)."""
+    return float(f"{v:.{digits}f}")
+
+
+def _best_in(values: list[float], higher: bool, digits: int) -> list[int]:
+    """Indices of every tied best of `values` at the shown precision; none when fewer than two
+    distinct values are shown (all tie, or one value): nothing is compared."""
+    shown = [math.nan if math.isnan(v) else _shown(v, digits) for v in values]
+    present = {v for v in shown if not math.isnan(v)}
+    if len(present) < 2:
+        return []
+    best = max(present) if higher else min(present)
+    return [i for i, v in enumerate(shown) if v == best]
+
+
+def _digits(spec: dict) -> int:
+    return spec.get("digits", 1)
+
+
+def _bold_positions(
+    df: pd.DataFrame, spec: dict, direction: dict[str, bool]
+) -> set[tuple[int, str, str]]:
+    """(row index, task, column) of every value shown in bold (see the module docstring)."""
+    kind, columns, digits, out = spec.get("kind", "plain"), spec["columns"], _digits(spec), set()
     if not spec.get("bold", True):
         return out
     for task in spec["tasks"]:
         higher = direction.get(task, True)
         if kind == "plain":
             for i, r in df.iterrows():
-                values = [r[f"{task}/{c}"] for c in columns]
-                if not all(math.isnan(v) for v in values):
-                    out.add((i, task, columns[best_index(values, higher)]))
+                out |= {
+                    (i, task, columns[j])
+                    for j in _best_in([r[f"{task}/{c}"] for c in columns], higher, digits)
+                }
         else:
             col = columns[0]
-            values = list(df[f"{task}/{col}"])
-            if values and not all(math.isnan(v) for v in values):
-                out.add((best_index(values, higher), task, col))
+            out |= {
+                (int(df.index[i]), task, col)
+                for i in _best_in(list(df[f"{task}/{col}"]), higher, digits)
+            }
     return out
+
+
+def constant_columns(df: pd.DataFrame, spec: dict) -> dict[str, str]:
+    """Task columns whose every cell (at least two, every row and arm) shows the same value:
+    {task: the value shown}."""
+    out, digits = {}, _digits(spec)
+    for task in spec["tasks"]:
+        values = [v for c in spec["columns"] for v in df[f"{task}/{c}"] if not math.isnan(v)]
+        if len(values) > 1 and len({_shown(v, digits) for v in values}) == 1:
+            out[task] = f"{values[0]:.{digits}f}"
+    return out
+
+
+def metric_label(df: pd.DataFrame, task: str) -> str:
+    """A task's metric as its header shows it (`acc`, `FID`; per arm, `FID / FID / ratio`, where
+    they differ)."""
+    names = str(df[f"{task}/metric"].iloc[0]) if len(df) and f"{task}/metric" in df else ""
+    return " / ".join(METRIC_LABELS.get(m, m) for m in names.split(" / ")) if names else ""
+
+
+def headers(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> dict[str, str]:
+    """Each task's (and avg's) column header: name, metric, direction, constant-column mark."""
+    constant, arrows = constant_columns(df, spec), spec.get("bold", True)
+    out = {}
+    for task in spec["tasks"]:
+        arrow = f" {ARROWS[direction[task]]}" if arrows and task in direction else ""
+        named = (
+            f" ({metric_label(df, task)}{arrow})" if metric_label(df, task) else ""
+        )  # no cell: no metric
+        out[task] = f"{task}{named}{CONSTANT if task in constant else ''}"
+    labels = {metric_label(df, t) for t in spec["tasks"]}
+    ways = {direction.get(t) for t in spec["tasks"]}
+    if len(labels) == 1 and "" not in labels and len(ways) == 1 and None not in ways:
+        arrow = f" {ARROWS[ways.pop()]}" if arrows else ""
+        out["avg"] = f"avg ({labels.pop()}{arrow})"
+    else:
+        out["avg"] = "avg (mean of tasks)"
+    return out
+
+
+def legend(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> str:
+    """What the cells are, what the headers say, which values are bold and why, what avg is."""
+    columns, kind = spec["columns"], spec.get("kind", "plain")
+    text = f"cells: {' / '.join(columns)}, scored on {spec.get('scored_on', 'dev')};"
+    text += " each column's header names its metric"
+    ways = sorted({h for h in direction.values()}, reverse=True)
+    if spec.get("bold", True):
+        text += (
+            " and direction ("
+            + ", ".join(f"{ARROWS[h]} {'higher' if h else 'lower'} is better" for h in ways)
+            + ")"
+        )
+        group = BOLD_GROUPS[kind].format(arms=" / ".join(columns), first=columns[0])
+        text += (
+            f". Bold: {group}, compared at the shown precision; every tied best is bold, none where"
+            " all values"
+            " tie"
+        )
+    else:
+        text += ". No bold: the columns are not ranked"
+    return text + ". avg: the mean over the task columns (none where a task's cell is missing)."
+
+
+def constant_note(df: pd.DataFrame, spec: dict) -> str:
+    """The note naming each constant task column (empty when there is none)."""
+    constant = constant_columns(df, spec)
+    if not constant:
+        return ""
+    cols = ", ".join(f"{t} (every cell {v})" for t, v in constant.items())
+    return (
+        f"{CONSTANT} constant column: {cols}. Every arm and row scores the same, e.g. each model"
+        " predicts the"
+        " majority class; such a column says nothing about the arms or rows and shows no bold."
+    )
 
 
 def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> dict[str, str]:
@@ -96,12 +249,16 @@ def diagonal_check(df: pd.DataFrame, spec: dict, direction: dict[str, bool]) -> 
     return out
 
 
-def _parts(df: pd.DataFrame, spec: dict, direction: dict[str, bool], bold_fmt, digits: int | None = None) -> dict:
-    """Title, legend, note, the shown cells (strings; bold through `bold_fmt`) and the diagonal line."""
+def _parts(
+    df: pd.DataFrame, spec: dict, direction: dict[str, bool], bold_fmt, digits: int | None = None
+) -> dict:
+    """Title, legend, notes, the shown cells (strings; bold through `bold_fmt`; columns named by
+    `headers`) and the diagonal line."""
     tasks, columns = spec["tasks"], spec["columns"]
-    digits = spec.get("digits", 1) if digits is None else digits
+    digits = _digits(spec) if digits is None else digits
     label_cols = [c for c in df.columns if "/" not in c]
     bold = _bold_positions(df, spec, direction)
+    names = headers(df, spec, direction)
 
     def fmt(i: int, task: str, col: str, v: float) -> str:
         text = "-" if math.isnan(v) else f"{v:.{digits}f}"
@@ -109,9 +266,9 @@ def _parts(df: pd.DataFrame, spec: dict, direction: dict[str, bool], bold_fmt, d
 
     shown = pd.DataFrame({c: df[c].astype(str) for c in label_cols})
     for task in [*tasks, "avg"]:
-        shown[task] = [" / ".join(fmt(i, task, c, r[f"{task}/{c}"]) for c in columns) for i, r in df.iterrows()]
-    ways = sorted({"higher" if h else "lower" for h in direction.values()})
-    better = f"; {' or '.join(ways)} is better, best in bold" if ways and spec.get("bold", True) else ""
+        shown[names[task]] = [
+            " / ".join(fmt(i, task, c, r[f"{task}/{c}"]) for c in columns) for i, r in df.iterrows()
+        ]
     diagonal = ""
     if spec.get("kind") == "cross":
         check = diagonal_check(df, spec, direction)
@@ -119,42 +276,62 @@ def _parts(df: pd.DataFrame, spec: dict, direction: dict[str, bool], bold_fmt, d
         others = {r: [t for t, x in check.items() if x == r] for r in ("tie", "lose")}
         diagonal = f"Diagonal wins its column: {len(wins)} of {len(check)}"
         diagonal += "".join(f"; {r}: {', '.join(ts)}" for r, ts in others.items() if ts)
-    return {"title": spec.get("title", spec.get("name", "table")), "shown": shown, "diagonal": diagonal,
-            "legend": "cells: " + " / ".join(columns) + f" ({spec.get('scored_on', 'dev')}{better})",
-            "note": spec.get("note", "")}
+    return {
+        "title": spec.get("title", spec.get("name", "table")),
+        "shown": shown,
+        "diagonal": diagonal,
+        "legend": legend(df, spec, direction),
+        "notes": [x for x in (spec.get("note", ""), constant_note(df, spec)) if x],
+        "task_headers": [names[t] for t in [*tasks, "avg"]],
+    }
 
 
-def to_markdown(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
+def to_markdown(
+    df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None
+) -> str:
     t = _parts(df, spec, direction, lambda x: f"**{x}**", digits)
-    note = f"\n{t['note']}\n" if t["note"] else ""
-    text = f"## {t['title']}\n\n{t['legend']}\n{note}\n{t['shown'].to_markdown(index=False)}\n"
+    notes = "".join(f"\n{n}\n" for n in t["notes"])
+    text = f"## {t['title']}\n\n{t['legend']}\n{notes}\n{t['shown'].to_markdown(index=False)}\n"
     return text + (f"\n{t['diagonal']}\n" if t["diagonal"] else "")
 
 
-WIDE = 5  # a plain table with more tasks than this is shown one task per line in HTML (the report's pane is narrow)
+# a plain table with more tasks than this is shown one task per line in HTML (the report's pane
+# is narrow)
+WIDE = 5
 
 
-def to_html(df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None) -> str:
+def to_html(
+    df: pd.DataFrame, spec: dict, direction: dict[str, bool], digits: int | None = None
+) -> str:
     """The Markdown table as one small HTML page (what the Snakemake report shows); a plain or
-    ablation table with many tasks (8 styles) is transposed, a task per line, so it fits the pane."""
+    ablation table with many tasks (8 styles) is transposed, a task per line, to fit the pane."""
     t = _parts(df, spec, direction, lambda x: f"<b>{x}</b>", digits)
     shown = t["shown"]
     if len(spec["tasks"]) > WIDE and spec.get("kind") != "cross":
-        labels = [c for c in shown.columns if c not in (*spec["tasks"], "avg")]
+        labels = [c for c in shown.columns if c not in t["task_headers"]]
         shown = shown.set_index(labels).T
-        shown.columns = [" ".join(f"{k} {v}" for k, v in zip(labels, c if isinstance(c, tuple) else (c,)))
-                         for c in shown.columns]
+        shown.columns = [
+            " ".join(f"{k} {v}" for k, v in zip(labels, c if isinstance(c, tuple) else (c,)))
+            for c in shown.columns
+        ]
         shown = shown.rename_axis(spec.get("task_label", "task")).reset_index()
     table = shown.to_html(index=False, escape=False, border=0, classes="cells")
-    extra = "".join(f"<p>{html.escape(x)}</p>" for x in (t["note"], t["diagonal"]) if x)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(t['title'])}</title><style>"
-            "body{font-family:sans-serif;margin:1.5em;color:#222} table.cells{border-collapse:collapse}"
-            " .cells th,.cells td{padding:.35em .8em;border-bottom:1px solid #ccc;text-align:right;white-space:nowrap}"
-            " p{max-width:70em}</style></head><body>"
-            f"<h2>{html.escape(t['title'])}</h2><p>{html.escape(t['legend'])}</p>{extra}{table}</body></html>\n")
+    extra = "".join(f"<p>{html.escape(x)}</p>" for x in (*t["notes"], t["diagonal"]) if x)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(t['title'])}</title><style>"
+        "body{font-family:sans-serif;margin:1.5em;color:#222} table.cells{border-collapse:collapse}"
+        " .cells th,.cells td{padding:.35em .8em;border-bottom:1px solid #ccc;text-align:right;"
+        "white-space:nowrap}"
+        " p{max-width:70em}</style></head><body>"
+        f"<h2>{html.escape(t['title'])}</h2><p>{html.escape(t['legend'])}</p>{extra}{table}"
+        "</body></html>\n"
+    )
 
 
-def write(spec: dict, csv_path: str | Path, md_path: str | Path, html_path: str | Path | None = None) -> pd.DataFrame:
+def write(
+    spec: dict, csv_path: str | Path, md_path: str | Path, html_path: str | Path | None = None
+) -> pd.DataFrame:
     df, direction = build(spec)
     write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
     write_text(md_path, to_markdown(df, spec, direction))
@@ -164,11 +341,17 @@ def write(spec: dict, csv_path: str | Path, md_path: str | Path, html_path: str 
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--spec", required=True, help="table spec: a JSON string, or @file to read it from a file")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--spec", required=True, help="table spec: a JSON string, or @file to read it from a file"
+    )
     p.add_argument("--csv", required=True)
     p.add_argument("--md", required=True)
-    p.add_argument("--html", default=None, help="the same table as an HTML page (for the Snakemake report)")
+    p.add_argument(
+        "--html", default=None, help="the same table as an HTML page (for the Snakemake report)"
+    )
     a = p.parse_args(argv)
     spec = json.loads(Path(a.spec[1:]).read_text() if a.spec.startswith("@") else a.spec)
     write(spec, a.csv, a.md, a.html)

@@ -12,11 +12,19 @@ from condpdiff.params.norm_stats import NormStats
 from condpdiff.params.paramfile import ParamSet
 
 
-def candidates_paramset(z: torch.Tensor, stats: NormStats, task: str, harvest: ParamSet, info: dict) -> ParamSet:
+def candidates_paramset(
+    z: torch.Tensor, stats: NormStats, task: str, harvest: ParamSet, info: dict
+) -> ParamSet:
     """Denormalise `z` for `task` into a ParamSet shaped like the harvest (head of its last checkpoint)."""
     n = z.shape[0]
     last = harvest.select([harvest.n - 1])
     params = stats.denormalise(z, task, last.params[0])
     heads = {k: v.expand(n, *v.shape[1:]).clone() for k, v in last.heads.items()}
-    return ParamSet(params, harvest.layout, torch.arange(n), torch.full((n,), float("nan")), heads,
-                    {**harvest.info, **info, "kind": "candidates", "task": task})
+    return ParamSet(
+        params,
+        harvest.layout,
+        torch.arange(n),
+        torch.full((n,), float("nan")),
+        heads,
+        {**harvest.info, **info, "kind": "candidates", "task": task},
+    )

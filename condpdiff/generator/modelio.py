@@ -37,7 +37,9 @@ def read_model(folder: str | Path, kind: str) -> tuple[dict, dict[str, torch.Ten
     folder = Path(folder)
     meta = load_json(folder / CONFIG, f"{kind} model config", FORMAT, keys=("kind",))
     if meta["kind"] != kind:
-        raise artifact_error(folder / CONFIG, "a model of another kind", repr(kind), repr(meta["kind"]))
+        raise artifact_error(
+            folder / CONFIG, "a model of another kind", repr(kind), repr(meta["kind"])
+        )
     with open_safetensors(folder / WEIGHTS, f"{kind} model weights", FORMAT) as (f, _):
         state = {k: f.get_tensor(k) for k in f.keys()}
     for name, t in state.items():
@@ -46,16 +48,26 @@ def read_model(folder: str | Path, kind: str) -> tuple[dict, dict[str, torch.Ten
     return meta, state
 
 
-def load_state(model: torch.nn.Module, state: dict, folder: str | Path, device="cpu") -> torch.nn.Module:
+def load_state(
+    model: torch.nn.Module, state: dict, folder: str | Path, device="cpu"
+) -> torch.nn.Module:
     """Load `state` into a model rebuilt from its config; every key and shape must fit. Returns it in eval mode."""
     path = Path(folder) / WEIGHTS
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as e:  # a shape mismatch
-        raise artifact_error(path, "weights do not fit the model config.json describes", found=str(e).splitlines()[-1].strip().rstrip(".")) from None
+        raise artifact_error(
+            path,
+            "weights do not fit the model config.json describes",
+            found=str(e).splitlines()[-1].strip().rstrip("."),
+        ) from None
     if missing or unexpected:
-        raise artifact_error(path, "weights do not fit the model config.json describes",
-                             f"the keys of {type(model).__name__}", f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise artifact_error(
+            path,
+            "weights do not fit the model config.json describes",
+            f"the keys of {type(model).__name__}",
+            f"missing {missing[:3]}, unexpected {unexpected[:3]}",
+        )
     return model.to(device).eval()
 
 

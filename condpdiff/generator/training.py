@@ -8,7 +8,7 @@ last quarter, where the loss is small and bf16 noise would dominate); elsewhere 
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from tqdm import tqdm
@@ -46,7 +46,9 @@ def autocast(device: torch.device, step: int, total: int, bf16_fraction: float):
     return contextlib.nullcontext()
 
 
-def batch_indices(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+def batch_indices(
+    n: int, batch_size: int, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
     """A random batch of row indices (with replacement across steps, without within a batch when possible)."""
     if batch_size >= n:
         return torch.randperm(n, generator=generator).to(device)
@@ -59,8 +61,14 @@ def peak_memory_mb(device: torch.device) -> float | None:
     return None
 
 
-def fit(model: torch.nn.Module, params, loss_fn: Callable[[int], torch.Tensor], cfg, device: torch.device,
-        where: str) -> list[dict]:
+def fit(
+    model: torch.nn.Module,
+    params,
+    loss_fn: Callable[[int], torch.Tensor],
+    cfg,
+    device: torch.device,
+    where: str,
+) -> list[dict]:
     """The generators' training loop; returns the loss curve (one row per step: step, loss, lr).
 
     AdamW + cosine schedule over `params`, bf16 autocast for the first ``cfg.bf16_fraction`` of
@@ -69,7 +77,9 @@ def fit(model: torch.nn.Module, params, loss_fn: Callable[[int], torch.Tensor], 
     and its ``lr``), so a diverged model is never saved. `cfg` has steps, lr, weight_decay,
     warmup_steps and bf16_fraction.
     """
-    optim, sched = optimiser_and_schedule(params, cfg.lr, cfg.weight_decay, cfg.steps, cfg.warmup_steps)
+    optim, sched = optimiser_and_schedule(
+        params, cfg.lr, cfg.weight_decay, cfg.steps, cfg.warmup_steps
+    )
     losses, lrs = torch.zeros(cfg.steps, device=device), []  # no per-step GPU sync
     hint = f"{where}.lr = {cfg.lr} is too large"
     model.train()
@@ -85,4 +95,7 @@ def fit(model: torch.nn.Module, params, loss_fn: Callable[[int], torch.Tensor], 
         if (step + 1) % CHECK_EVERY == 0 or step + 1 == cfg.steps:
             stop_if_nonfinite(losses[: step + 1], 1, where, hint)
             stop_if_nonfinite_params(model.named_parameters(), where, step + 1, hint)
-    return [{"step": i + 1, "loss": l, "lr": lr} for i, (l, lr) in enumerate(zip(losses.tolist(), lrs))]
+    return [
+        {"step": i + 1, "loss": loss, "lr": lr}
+        for i, (loss, lr) in enumerate(zip(losses.tolist(), lrs))
+    ]

@@ -21,12 +21,18 @@ from pathlib import Path
 
 import torch
 
-from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safetensors
-from condpdiff.util.atomic import save_safetensors
 from condpdiff.params.paramfile import ParamSet, layer_mask, require_same_layout
+from condpdiff.pipeline.artifacts import (
+    HARVEST_KINDS,
+    artifact_error,
+    check_finite,
+    open_safetensors,
+)
+from condpdiff.pipeline.names import NORMS as MODES
+from condpdiff.util.atomic import save_safetensors
 
 FORMAT = "condpdiff-normstats/1"
-from condpdiff.pipeline.names import NORMS as MODES
+
 STD_FLOOR = 1e-8
 
 
@@ -39,12 +45,16 @@ class NormStats:
     mask: torch.Tensor  # [K] bool
     n: int
     layers: str
-    unseen: list[str] = field(default_factory=list)  # tasks denormalised with the pooled stats, after `tasks`
+    unseen: list[str] = field(
+        default_factory=list
+    )  # tasks denormalised with the pooled stats, after `tasks`
 
     def _row(self, task: str) -> int:
         rows = self.tasks + self.unseen
         if task not in rows:
-            raise KeyError(f"task {task!r} not in these stats (tasks {self.tasks}, unseen {self.unseen})")
+            raise KeyError(
+                f"task {task!r} not in these stats (tasks {self.tasks}, unseen {self.unseen})"
+            )
         return rows.index(task)
 
     def normalise(self, params: torch.Tensor, task: str) -> torch.Tensor:
@@ -68,12 +78,18 @@ class NormStats:
             "layers": self.layers,
             "unseen": json.dumps(self.unseen),
         }
-        save_safetensors(path, {"mean": self.mean, "std": self.std, "mask": self.mask.to(torch.uint8)}, meta)
+        save_safetensors(
+            path, {"mean": self.mean, "std": self.std, "mask": self.mask.to(torch.uint8)}, meta
+        )
 
     @classmethod
-    def load(cls, path: str | Path) -> "NormStats":
-        """Read a stats file; a missing, truncated, inconsistent or non-finite one is an error naming it."""
-        with open_safetensors(path, "normalisation stats file", FORMAT, tensors=("mean", "std", "mask")) as (f, meta):
+    def load(cls, path: str | Path, expect: dict | None = None) -> NormStats:
+        """Read a stats file; a missing, truncated, inconsistent or non-finite one is an error
+        naming it, and so is one whose ``mode``, ``n`` or ``layers`` differ from `expect` or from
+        its path."""
+        with open_safetensors(
+            path, "normalisation stats file", FORMAT, tensors=("mean", "std", "mask"), expect=expect
+        ) as (f, meta):
             try:
                 stats = cls(
                     mode=meta["mode"],
@@ -86,21 +102,40 @@ class NormStats:
                     unseen=json.loads(meta.get("unseen", "[]")),
                 )
             except (KeyError, ValueError, TypeError) as e:
-                raise artifact_error(path, "normalisation stats file with unreadable metadata", found=repr(e)) from None
+                raise artifact_error(
+                    path, "normalisation stats file with unreadable metadata", found=repr(e)
+                ) from None
         shape = [len(stats.tasks) + len(stats.unseen), int(stats.mask.sum())]
         for name, t in (("mean", stats.mean), ("std", stats.std)):
             if list(t.shape) != shape:
-                raise artifact_error(path, f"'{name}' does not fit the tasks and mask",
-                                     f"shape {shape} ({shape[0]} tasks x {shape[1]} generated coordinates)",
-                                     f"{list(t.shape)}")
+                raise artifact_error(
+                    path,
+                    f"'{name}' does not fit the tasks and mask",
+                    f"shape {shape} ({shape[0]} tasks x {shape[1]} generated coordinates)",
+                    f"{list(t.shape)}",
+                )
             check_finite(t, path, name)
         return stats
+
+    def require_task(self, task: str, path) -> None:
+        """`task` must have a row in these stats (a task trained on, or an unseen one)."""
+        if task not in self.tasks + self.unseen:
+            raise artifact_error(
+                path,
+                f"normalisation stats without task {task!r}",
+                f"a row for {task!r}",
+                f"tasks {self.tasks}, unseen {self.unseen}",
+            )
 
     def check_params(self, params: torch.Tensor, where) -> None:
         """`params` [N, K] must have the K these stats were computed for."""
         if params.shape[-1] != self.mask.numel():
-            raise artifact_error(where, "parameter vectors do not fit the normalisation stats",
-                                 f"K = {self.mask.numel()} (the stats' mask)", f"K = {params.shape[-1]}")
+            raise artifact_error(
+                where,
+                "parameter vectors do not fit the normalisation stats",
+                f"K = {self.mask.numel()} (the stats' mask)",
+                f"K = {params.shape[-1]}",
+            )
 
 
 def _safe_std(x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +143,9 @@ def _safe_std(x: torch.Tensor) -> torch.Tensor:
     return torch.where(std > STD_FLOOR, std, torch.ones_like(std))
 
 
-def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", unseen=()) -> NormStats:
+def compute(
+    sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", unseen=()
+) -> NormStats:
     """Stats over the last `n` checkpoints of each task's ParamSet, plus a pooled row per `unseen` task."""
     if mode not in MODES:
         raise ValueError(f"normalisation mode must be one of {MODES}, got {mode!r}")
@@ -117,7 +154,9 @@ def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", u
         raise ValueError(f"tasks {sorted(set(tasks) & set(unseen))} are both trained on and unseen")
     layouts = {tuple(s.layout) for s in sets.values()}
     if len(layouts) != 1:
-        raise ValueError(f"harvests of tasks {tasks} have different layouts: one backbone x rank per stats file")
+        raise ValueError(
+            f"harvests of tasks {tasks} have different layouts: one backbone x rank per stats file"
+        )
     mask = layer_mask(sets[tasks[0]].layout, layers)
     if not mask.any():
         raise ValueError(f"layers={layers!r} selects no coordinate of this backbone")
@@ -140,10 +179,14 @@ def compute(sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", u
             pool_mean, pool_std = pooled.mean(0), _safe_std(pooled)
         mean = torch.cat([mean.to(pool_mean.dtype), pool_mean.expand(len(unseen), k)])
         std = torch.cat([std.to(pool_std.dtype), pool_std.expand(len(unseen), k)])
-    return NormStats(mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers, unseen)
+    return NormStats(
+        mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers, unseen
+    )
 
 
-def training_matrix(sets: dict[str, ParamSet], stats: NormStats) -> tuple[torch.Tensor, torch.Tensor]:
+def training_matrix(
+    sets: dict[str, ParamSet], stats: NormStats
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The generator's training set: normalised [sum N, K'] rows and the task index of each row."""
     xs, ids = [], []
     for t in stats.tasks:
@@ -153,21 +196,32 @@ def training_matrix(sets: dict[str, ParamSet], stats: NormStats) -> tuple[torch.
     return torch.cat(xs), torch.cat(ids)
 
 
-def load_training_harvests(stats: NormStats, stats_path, paths: list[str], tasks: list[str]) -> dict[str, ParamSet]:
+def load_training_harvests(
+    stats: NormStats, stats_path, paths: list[str], tasks: list[str], reader: str = ""
+) -> dict[str, ParamSet]:
     """The harvests a generator trains on: the stats' tasks, in order, with the stats' K."""
     if list(tasks) != stats.tasks:
-        raise artifact_error(stats_path, "normalisation stats of other tasks", f"tasks {list(tasks)}", f"{stats.tasks}")
-    sets = load_harvests(paths, tasks)
+        raise artifact_error(
+            stats_path,
+            "normalisation stats of other tasks",
+            f"tasks {list(tasks)}",
+            f"{stats.tasks}",
+        )
+    sets = load_harvests(paths, tasks, reader)
     for t, p in zip(tasks, paths):
         stats.check_params(sets[t].params, p)
     return sets
 
 
-def load_harvests(paths: list[str], tasks: list[str]) -> dict[str, ParamSet]:
-    """Each task's harvest file (in `tasks` order); all must share one LoRA layout."""
+def load_harvests(paths: list[str], tasks: list[str], reader: str = "") -> dict[str, ParamSet]:
+    """Each task's harvest file (in `tasks` order, each one of that task's checkpoints); all must
+    share one LoRA layout."""
     if len(paths) != len(tasks):
         raise ValueError(f"{len(paths)} harvest files for {len(tasks)} tasks")
-    sets = {t: ParamSet.load(p) for t, p in zip(tasks, paths)}
+    sets = {
+        t: ParamSet.load(p, {"kind": HARVEST_KINDS, "task": t}, reader)
+        for t, p in zip(tasks, paths)
+    }
     for t, p in zip(tasks[1:], paths[1:]):
         require_same_layout(sets[t], p, sets[tasks[0]], paths[0])
     return sets

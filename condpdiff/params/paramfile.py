@@ -9,7 +9,9 @@ A *parameter file* is a single safetensors file holding N flattened LoRA weight 
 
 Metadata (all strings): ``format`` = ``condpdiff-params/1``, ``layout`` and ``head_layout``
 (JSON lists of ``[name, shape]`` in flattening order; names are the keys of
-``peft.get_peft_model_state_dict``), and free-form ``info`` (JSON: backbone, rank, task, ...).
+``peft.get_peft_model_state_dict``), and free-form ``info`` (JSON: backbone, rank, task, kind,
+...). ``info`` is the file's provenance: `ParamSet.load` checks it against what the reader
+expects and what the file's path names (``pipeline.artifacts.check_provenance``).
 
 The layout order is the model's own parameter order (layer 0 query A, query B, key A, ...):
 it is fixed by the model architecture, so every file of one backbone x rank shares it and
@@ -27,7 +29,13 @@ from pathlib import Path
 
 import torch
 
-from condpdiff.pipeline.artifacts import artifact_error, check_finite, open_safetensors
+from condpdiff.pipeline.artifacts import (
+    artifact_error,
+    check_finite,
+    check_provenance,
+    open_safetensors,
+    param_provenance,
+)
 from condpdiff.util.atomic import save_safetensors
 
 FORMAT = "condpdiff-params/1"
@@ -59,7 +67,9 @@ def flatten(state_dict: dict[str, torch.Tensor], layout: Layout) -> torch.Tensor
 def unflatten(vector: torch.Tensor, layout: Layout) -> dict[str, torch.Tensor]:
     """Inverse of `flatten`: split a [K] vector back into named tensors."""
     if vector.ndim != 1 or vector.numel() != layout_size(layout):
-        raise ValueError(f"vector of shape {tuple(vector.shape)} does not fit layout of size {layout_size(layout)}")
+        raise ValueError(
+            f"vector of shape {tuple(vector.shape)} does not fit layout of size {layout_size(layout)}"
+        )
     out, offset = {}, 0
     for name, shape in layout:
         n = math.prod(shape)
@@ -133,7 +143,7 @@ class ParamSet:
     def head_state_dict(self, i: int) -> dict[str, torch.Tensor]:
         return {name: t[i].clone() for name, t in self.heads.items()}
 
-    def select(self, rows) -> "ParamSet":
+    def select(self, rows) -> ParamSet:
         """A new ParamSet with only `rows` (a slice, index list or bool mask)."""
         return ParamSet(
             params=self.params[rows],
@@ -144,20 +154,24 @@ class ParamSet:
             info=dict(self.info),
         )
 
-    def last(self, n: int) -> "ParamSet":
+    def last(self, n: int) -> ParamSet:
         """The last `n` rows (the N-ablation slices one harvest this way)."""
         if n > self.n:
             raise ValueError(f"asked for the last {n} checkpoints but the file holds {self.n}")
         return self.select(slice(self.n - n, self.n))
 
-    def every(self, k: int) -> "ParamSet":
+    def every(self, k: int) -> ParamSet:
         """Every `k`-th row counted back from the last one, which is always kept (k=1: all rows)."""
         if k < 1:
             raise ValueError(f"every: k must be >= 1, got {k}")
         return self.select(list(range((self.n - 1) % k, self.n, k)))
 
     def save(self, path: str | Path) -> None:
-        tensors = {"params": self.params.float(), "steps": self.steps.long(), "loss": self.loss.float()}
+        tensors = {
+            "params": self.params.float(),
+            "steps": self.steps.long(),
+            "loss": self.loss.float(),
+        }
         tensors.update({f"head/{k}": v.float() for k, v in self.heads.items()})
         metadata = {
             "format": FORMAT,
@@ -173,22 +187,40 @@ class ParamSet:
         return ", ".join(f"{k} {self.info[k]}" for k in keys if k in self.info) or "no info"
 
     @classmethod
-    def load(cls, path: str | Path) -> "ParamSet":
-        """Read a parameter file; a missing, truncated, inconsistent or non-finite one is an error naming it."""
-        with open_safetensors(path, "parameter file", FORMAT, tensors=("params", "steps", "loss")) as (f, meta):
+    def load(cls, path: str | Path, expect: dict | None = None, reader: str = "") -> ParamSet:
+        """Read a parameter file; a missing, truncated, inconsistent or non-finite one is an
+        error naming it.
+
+        `expect` (e.g. ``{"kind": HARVEST_KINDS, "task": "sst2", "rank": 1}``) and the file's path
+        in the results layout must agree with its info, else a ``ProvenanceError``
+        names the file, the field, both values and how to rebuild it; `reader` names the step.
+        """
+        with open_safetensors(
+            path, "parameter file", FORMAT, tensors=("params", "steps", "loss")
+        ) as (f, meta):
             try:
                 layout = [(n, tuple(s)) for n, s in json.loads(meta["layout"])]
                 head_names = [n for n, _ in json.loads(meta["head_layout"])]
                 info = json.loads(meta.get("info", "{}"))
             except (KeyError, ValueError, TypeError) as e:
-                raise artifact_error(path, "parameter file with unreadable layout metadata", found=repr(e)) from None
+                raise artifact_error(
+                    path, "parameter file with unreadable layout metadata", found=repr(e)
+                ) from None
             missing = [n for n in head_names if f"head/{n}" not in f.keys()]
             if missing:
-                raise artifact_error(path, "incomplete parameter file", f"head tensors {head_names}", f"no {missing}")
+                raise artifact_error(
+                    path, "incomplete parameter file", f"head tensors {head_names}", f"no {missing}"
+                )
             params = f.get_tensor("params")
-            tensors = dict(steps=f.get_tensor("steps"), loss=f.get_tensor("loss"),
-                           heads={n: f.get_tensor(f"head/{n}") for n in head_names})
-        where = ", ".join(f"{k} {info[k]}" for k in ("backbone", "rank", "task", "kind") if k in info)
+            tensors = dict(
+                steps=f.get_tensor("steps"),
+                loss=f.get_tensor("loss"),
+                heads={n: f.get_tensor(f"head/{n}") for n in head_names},
+            )
+        check_provenance(path, "parameter file", param_provenance(info), expect, reader)
+        where = ", ".join(
+            f"{k} {info[k]}" for k in ("backbone", "rank", "task", "kind") if k in info
+        )
         if params.ndim != 2 or params.shape[1] != layout_size(layout):
             raise artifact_error(
                 path,
@@ -199,7 +231,9 @@ class ParamSet:
         try:
             pset = cls(params=params, layout=layout, info=info, **tensors)
         except ValueError as e:
-            raise artifact_error(path, f"inconsistent parameter file ({where or 'no info'})", found=str(e)) from None
+            raise artifact_error(
+                path, f"inconsistent parameter file ({where or 'no info'})", found=str(e)
+            ) from None
         check_finite(pset.params, path, "params")
         for name, t in pset.heads.items():
             check_finite(t, path, f"head/{name}")

@@ -18,13 +18,20 @@ smoothing) reach the steps as rule params, as the sampling settings do.
 from __future__ import annotations
 
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
+from condpdiff.pipeline.generators import draw_wildcards
 from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, TAG_GEN, fill
 
-TAG_SETTING = TAG_GEN + "_{kind}_cond-{condition}_{sampler}"  # log / benchmark name of a per-setting job
+# log / benchmark name of a per-setting job
+TAG_SETTING = TAG_GEN + "_{kind}_cond-{condition}_{draw}"
 TAG_CURVES = TAG_GEN + "_cond-{condition}"
-DATA = {"curves": ("csv",), "projection": ("csv", "json"), "trajectory": ("csv", "json"), "nearest": ("csv", "json")}
+DATA = {
+    "curves": ("csv",),
+    "projection": ("csv", "json"),
+    "trajectory": ("csv", "json"),
+    "nearest": ("csv", "json"),
+}
 
 
 class AnalysisPaths:
@@ -59,12 +66,18 @@ class AnalysisPaths:
 
 def setting_label(w: dict) -> str:
     """A figure title's setting: ``tinypix r4 n64 layers-all norm-task pdiff cond-resnet18-image ddim50``."""
-    parts = [w["backbone"], f"r{w['rank']}", f"n{w['n']}", f"layers-{w['layers']}", f"norm-{w['norm']}{w.get('unseen', '')}"]
+    parts = [
+        w["backbone"],
+        f"r{w['rank']}",
+        f"n{w['n']}",
+        f"layers-{w['layers']}",
+        f"norm-{w['norm']}{w.get('unseen', '')}",
+    ]
     if "kind" in w:
         parts.append(w["kind"])
     parts.append(f"cond-{w['condition']}")
-    if "sampler" in w:
-        parts.append(w["sampler"])
+    if "draw" in w:
+        parts.append(w["draw"])
     return " ".join(str(p) for p in parts)
 
 
@@ -89,16 +102,31 @@ def default_settings(config: dict) -> list[tuple[str, dict]]:
     out = []
     if config.get("tasks"):
         gen = config["generator"]
-        out += [("text", _wildcards(gen, b, r)) for b in config["backbones"] for r in config["lora"]["ranks"]]
+        out += [
+            ("text", _wildcards(gen, b, r))
+            for b in config["backbones"]
+            for r in config["lora"]["ranks"]
+        ]
     if config.get("image"):
         img = config["image"]
-        out += [("image", _wildcards(img["generator"], b, r)) for b in img["bases"] for r in img["lora"]["ranks"]]
+        out += [
+            ("image", _wildcards(img["generator"], b, r))
+            for b in img["bases"]
+            for r in img["lora"]["ranks"]
+        ]
     return out
 
 
 def _wildcards(gen: dict, backbone: str, rank) -> dict:
-    return {"backbone": backbone, "rank": rank, "n": gen["n"], "layers": gen["layers"], "norm": gen["norm"], "unseen": "",
-            "kind": gen.get("kind", "pdiff"), "condition": gen["condition"], "sampler": gen["sampler"]}
+    return {
+        "backbone": backbone,
+        "rank": rank,
+        "n": gen["n"],
+        "layers": gen["layers"],
+        "norm": gen["norm"],
+        "unseen": "",
+        **draw_wildcards(gen),
+    }
 
 
 def analysis_files(config: dict) -> list[str]:
@@ -106,7 +134,11 @@ def analysis_files(config: dict) -> list[str]:
     A = AnalysisPaths(config["results_dir"])
     files = []
     for branch, w in default_settings(config):
-        for kind, method in (("curves", A.curves), ("projection", A.projection), ("trajectory", A.trajectory)):
+        for kind, method in (
+            ("curves", A.curves),
+            ("projection", A.projection),
+            ("trajectory", A.trajectory),
+        ):
             files += [method(ext, **w) for ext in ("png", *DATA[kind])]
         files.append(A.pca(**w))
         if branch == "text":

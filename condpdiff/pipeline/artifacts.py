@@ -2,9 +2,12 @@
 
 Every reader of a cached file goes through here, so a missing, truncated, non-finite or
 mismatched file gives ONE error that names the file, what was expected, what was found, and
-how to rebuild it (Snakemake rebuilds a deleted output; ``--forcerun <rule>`` rebuilds one
-that exists). A diverged training run raises `NonFiniteError` before it writes anything.
-torch is imported only inside the functions that need it (this is the workflow layer).
+the command that rebuilds it (``rebuild_hint``: ``snakemake <file> --force``, which reruns the
+rule that writes it even where the outputs made from it exist). A file that records where it
+came from (kind, task, backbone, rank, ...) is checked against what its reader expects and
+against what its path in the results layout names (``check_provenance``). A diverged training
+run raises `NonFiniteError` before it writes anything. torch is imported only inside the
+functions that need it (this is the workflow layer).
 """
 
 from __future__ import annotations
@@ -12,27 +15,41 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator
 
+# The advice an error gives (which command rebuilds a file) lives in pipeline.recovery, which no
+# code hash covers: rewording it marks no result stale. Its names stay importable from here.
+from condpdiff.pipeline.recovery import CONFIG_ENV as CONFIG_ENV
+from condpdiff.pipeline.recovery import rebuild_command as rebuild_command
+from condpdiff.pipeline.recovery import rebuild_hint, slashed
+from condpdiff.pipeline.recovery import writing_rule as writing_rule
 from condpdiff.util.atomic import METADATA_KEY
 
-# Which rule writes a file, by the file's name (see condpdiff/pipeline/paths.py).
-_RULES = [
-    (r"/finetune/.*/harvest\.safetensors$|/finetune/.*/summary\.json$", "finetune_lora"),
-    (r"/stats\.safetensors$", "compute_norm_stats"),
-    (r"/conditions/.*\.safetensors$", "encode_condition"),
-    (r"/autoencoder/(recon/.*|model\.safetensors|config\.json|report\.json|curve\.csv)$", "train_autoencoder"),
-    (r"/diffusion/(model\.safetensors|config\.json|curve\.csv)$", "train_diffusion"),
-    (r"/candidates/.*\.safetensors$", "sample_candidates"),
-    (r"/harvest_scores\.json$", "score_harvest"),
-    (r"/soup_scores\.json$", "score_soup"),
-    (r"/candidate_scores\.json$", "score_candidates"),
-    (r"/selection_scores\.json$", "score_selection"),
-    (r"/cross_scores\.json$", "score_cross_task"),
-    (r"/recon_scores\.json$", "score_recon"),
-    (r"/(original|soup|generated|cross|recon)\.json$", "make_{0}_cell"),
-    (r"/tasks/.*\.json$", "write_task"),
+# The `kind` a parameter file records (its info), by the step that wrote it.
+HARVEST_KINDS = ("checkpoints", "harvest")  # text fine-tuning, image style fine-tuning
+CANDIDATES = "candidates"
+RECONSTRUCTIONS = "reconstructions"
+
+# What a file at a results path must record about itself, read from the path (the layout of
+# condpdiff/pipeline/paths.py; tests/params/test_provenance.py checks these against it). The
+# named groups are metadata fields; a parameter file records them in its info.
+_GEN = (
+    r"/generator/(?P<backbone>[^/]+)/r(?P<rank>\d+)/n(?P<n>\d+)/layers-(?P<layers>[^/]+)"
+    r"/norm-(?P<mode>[^/-]+)(?:-without-[^/]+)?"
+)
+_LAYOUT = [
+    (
+        r"/finetune/(?P<backbone>[^/]+)/r(?P<rank>\d+)/(?P<task>[^/]+)/harvest\.safetensors$",
+        HARVEST_KINDS,
+    ),
+    (_GEN + r"/stats\.safetensors$", None),
+    (_GEN + r"/pdiff/autoencoder/recon/(?P<task>[^/]+)\.safetensors$", (RECONSTRUCTIONS,)),
+    (
+        _GEN + r"/[^/]+/cond-(?P<condition>[^/]+)/[^/]+/candidates/(?P<task>[^/]+)\.safetensors$",
+        (CANDIDATES,),
+    ),
+    (r"/conditions/(?P<condition>[^/]+)/(?P<task>[^/]+)\.safetensors$", None),
 ]
 
 # The score cache: one JSON per scored parameter file, written by a domain's scoring step
@@ -45,28 +62,28 @@ class ArtifactError(ValueError):
     """A cached file that cannot be used as it is."""
 
 
+class ProvenanceError(ArtifactError):
+    """A cached file made for something else: another task, kind, backbone, rank, ..."""
+
+
 class NonFiniteError(RuntimeError):
     """Training produced a non-finite loss or parameter: nothing is written."""
 
 
-def rebuild_hint(path: str | Path) -> str:
-    """How to rebuild `path`: delete it and rerun, or force its rule."""
-    text = "/" + str(path).replace("\\", "/").lstrip("/")
-    for pattern, rule in _RULES:
-        m = re.search(pattern, text)
-        if m:
-            rule = rule.format(*(m.groups() or ("",)))
-            return f"delete it and rerun snakemake, or `snakemake --forcerun {rule} <target> --configfile ...`"
-    return "delete it and rerun the step that wrote it (snakemake rebuilds a missing output)"
-
-
 def artifact_error(path, problem: str, expected: str = "", found: str = "") -> ArtifactError:
+    return _error(ArtifactError, path, problem, expected, found)
+
+
+def _error(cls, path, problem: str, expected: str = "", found: str = ""):
+    """`cls` naming `path`, the problem, what was expected and found, and (for a file) how to
+    rebuild it."""
     parts = [f"{path}: {problem}"]
     if expected:
         parts.append(f"expected {expected}")
     if found:
         parts.append(f"found {found}")
-    return ArtifactError("; ".join(parts) + f". To rebuild: {rebuild_hint(path)}")
+    is_file = bool(Path(str(path)).suffix)  # not words for data held in memory ("score cache")
+    return cls("; ".join(parts) + (f". To rebuild: {rebuild_hint(path)}" if is_file else ""))
 
 
 def require_file(path: str | Path, what: str) -> Path:
@@ -76,12 +93,87 @@ def require_file(path: str | Path, what: str) -> Path:
     return path
 
 
+def layout_expectation(path: str | Path) -> dict[str, tuple]:
+    """What a file at `path` must record about itself (field -> accepted values), read from its
+    place in the results layout (e.g. ``finetune/{backbone}/r{rank}/{task}/harvest.safetensors``:
+    that backbone, rank and task, kind checkpoints or harvest); {} outside the layout."""
+    for pattern, kinds in _LAYOUT:
+        m = re.search(pattern, slashed(path))
+        if m:
+            out = {k: (v,) for k, v in m.groupdict().items()}
+            return {**out, "kind": kinds} if kinds else out
+    return {}
+
+
+def param_provenance(info: Mapping) -> dict:
+    """The provenance a parameter file's info records (kind, task, backbone, rank, ...).
+
+    An image style harvest records ``task: style`` and its style under ``style`` (its candidates
+    and reconstructions inherit it): the style is its task here. Its ``backbone`` is the base
+    model (folder or hub id) unless the step was given the base's key: then it is not compared.
+    """
+    out = dict(info)
+    if info.get("domain") == "image":
+        if "style" in info:
+            out["task"] = info["style"]
+        if info.get("backbone") == info.get("base"):
+            out.pop("backbone", None)
+    return out
+
+
+PROVENANCE_FIELDS = ("kind", "task", "backbone", "rank", "condition", "mode", "n", "layers")
+
+
+def _accepted(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+
+
+def _show(values: tuple) -> str:
+    return repr(values[0]) if len(values) == 1 else f"one of {list(values)}"
+
+
+def check_provenance(
+    path, what: str, found: Mapping, expect: Mapping | None = None, reader: str = ""
+) -> None:
+    """The provenance a file records (`found`: its metadata or a parameter file's info) must
+    agree with what its reader expects (`expect`: field -> accepted value or values; None: any)
+    and with what the file's path names in the results layout (`layout_expectation`).
+
+    Values are compared as text (rank 1 and "1" agree). A field the file does not record is
+    not checked. A mismatch is a `ProvenanceError` naming the file, the fields, both values and
+    the command that rebuilds it.
+    """
+    record = ", ".join(f"{k} {found[k]}" for k in PROVENANCE_FIELDS if k in found) or "nothing"
+    checks = (
+        (expect or {}, f"what {reader or 'its reader'} expects"),
+        (layout_expectation(path), "what its path names"),
+    )
+    for wanted, source in checks:
+        bad = [
+            (k, _accepted(v))
+            for k, v in wanted.items()
+            if v is not None and k in found and str(found[k]) not in {str(x) for x in _accepted(v)}
+        ]
+        if bad:
+            fields = " and ".join(k for k, _ in bad)
+            raise _error(
+                ProvenanceError,
+                path,
+                f"{what} made for another {fields}",
+                ", ".join(f"{k} {_show(v)}" for k, v in bad) + f" ({source})",
+                ", ".join(f"{k} {found[k]!r}" for k, _ in bad) + f" (the file records {record})",
+            )
+
+
 @contextlib.contextmanager
-def open_safetensors(path: str | Path, what: str, fmt: str | None = None, tensors=()) -> Iterator[tuple]:
+def open_safetensors(
+    path: str | Path, what: str, fmt: str | None = None, tensors=(), expect: Mapping | None = None
+) -> Iterator[tuple]:
     """``safe_open`` of a cached safetensors file, yielding ``(handle, metadata)``.
 
-    A missing, truncated or foreign file (metadata ``format`` not `fmt`), or one that lacks a
-    tensor named in `tensors`, is an `ArtifactError` naming the file and how to rebuild it.
+    A missing, truncated or foreign file (metadata ``format`` not `fmt`), one that lacks a
+    tensor named in `tensors`, or one whose metadata disagrees with `expect` or its path
+    (``check_provenance``) is an `ArtifactError` naming the file and how to rebuild it.
     """
     from safetensors import SafetensorError, safe_open
 
@@ -89,7 +181,9 @@ def open_safetensors(path: str | Path, what: str, fmt: str | None = None, tensor
     try:
         handle = safe_open(str(path), framework="pt")
     except (SafetensorError, OSError, ValueError) as e:
-        raise artifact_error(path, f"unreadable {what} (truncated or not a safetensors file)", found=str(e)) from None
+        raise artifact_error(
+            path, f"unreadable {what} (truncated or not a safetensors file)", found=str(e)
+        ) from None
     with handle as f:
         raw = f.metadata() or {}
         try:
@@ -97,23 +191,33 @@ def open_safetensors(path: str | Path, what: str, fmt: str | None = None, tensor
         except json.JSONDecodeError as e:
             raise artifact_error(path, f"unreadable metadata of a {what}", found=str(e)) from None
         if fmt is not None and meta.get("format") != fmt:
-            raise artifact_error(path, f"not a {what}", f"metadata format {fmt!r}", repr(meta.get("format")))
+            raise artifact_error(
+                path, f"not a {what}", f"metadata format {fmt!r}", repr(meta.get("format"))
+            )
+        check_provenance(path, what, meta, expect)
         missing = [t for t in tensors if t not in f.keys()]
         if missing:
-            raise artifact_error(path, f"incomplete {what}", f"tensors {list(tensors)}", f"no {missing}")
+            raise artifact_error(
+                path, f"incomplete {what}", f"tensors {list(tensors)}", f"no {missing}"
+            )
         try:
             yield f, meta
         except SafetensorError as e:
             raise artifact_error(path, f"unreadable {what} (truncated?)", found=str(e)) from None
 
 
-def load_json(path: str | Path, what: str, fmt: str | None = None, keys=()) -> dict:
-    """A cached JSON file; missing, truncated, foreign or lacking `keys` is an error naming the file."""
+def load_json(
+    path: str | Path, what: str, fmt: str | None = None, keys=(), expect: Mapping | None = None
+) -> dict:
+    """A cached JSON file; missing, truncated, foreign, lacking `keys` or disagreeing with
+    `expect` (``check_provenance`` of its top-level keys) is an error naming the file."""
     path = require_file(path, what)
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise artifact_error(path, f"unreadable {what} (truncated or not JSON)", found=str(e)) from None
+        raise artifact_error(
+            path, f"unreadable {what} (truncated or not JSON)", found=str(e)
+        ) from None
     if not isinstance(data, dict):
         raise artifact_error(path, f"not a {what}", "a JSON object", type(data).__name__)
     if fmt is not None and data.get("format") != fmt:
@@ -121,6 +225,7 @@ def load_json(path: str | Path, what: str, fmt: str | None = None, keys=()) -> d
     missing = [k for k in keys if k not in data]
     if missing:
         raise artifact_error(path, f"incomplete {what}", f"keys {list(keys)}", f"no {missing}")
+    check_provenance(path, what, data, expect)
     return data
 
 
@@ -131,8 +236,12 @@ def check_finite(tensor, path, what: str) -> None:
     bad = ~torch.isfinite(tensor)
     if bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0])
-        raise artifact_error(path, f"{what} holds {int(bad.sum())} non-finite values", "finite values",
-                             f"{tensor[first].item()} at index {first}")
+        raise artifact_error(
+            path,
+            f"{what} holds {int(bad.sum())} non-finite values",
+            "finite values",
+            f"{tensor[first].item()} at index {first}",
+        )
 
 
 def stop_if_nonfinite(losses, first_step: int, where: str, hint: str) -> None:

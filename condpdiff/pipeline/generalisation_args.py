@@ -6,8 +6,13 @@ from __future__ import annotations
 from condpdiff.pipeline.settings import flags
 
 # the generator files train_generalisation_generator writes and sample_generalisation_candidates reads
-GENERATOR_FILES = ("stats.safetensors", "autoencoder/model.safetensors", "autoencoder/config.json",
-                   "diffusion/model.safetensors", "diffusion/config.json")
+GENERATOR_FILES = (
+    "stats.safetensors",
+    "autoencoder/model.safetensors",
+    "autoencoder/config.json",
+    "diffusion/model.safetensors",
+    "diffusion/config.json",
+)
 
 
 def generator_flags(config: dict, block: str, prefix: str) -> str:

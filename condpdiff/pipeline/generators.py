@@ -3,10 +3,13 @@ compared with it (`compare_generators`, `image.compare_generators`), read from a
 
 A compared setting takes n, norm and layers from the default one and names its own kind, condition and
 sampler (for kind direct: its recipe), so the tables show the generators side by side on the same
-checkpoints, stats and scoring.
+checkpoints, stats and scoring. In a path the sampler and the recipe are each their own part
+(`draw_wildcards`).
 """
 
 from __future__ import annotations
+
+from condpdiff.pipeline.paths import draw_part
 
 
 def generator_settings(config: dict, prefix: str = "") -> list[tuple[str, dict]]:
@@ -18,6 +21,15 @@ def generator_settings(config: dict, prefix: str = "") -> list[tuple[str, dict]]
     for i, other in enumerate(section.get("compare_generators", [])):
         out.append((f"{prefix}compare_generators[{i}]", {**gen, **other}))
     return out
+
+
+def draw_wildcards(setting: dict) -> dict:
+    """The path wildcards kind, condition and draw of a generator `setting`: ``draw`` is kind
+    pdiff's sampler (``ddim50``) or ``recipe-<recipe>`` of kind direct (whose config key `sampler`
+    holds the recipe); no kind is the default generator's, pdiff."""
+    kind = setting.get("kind", "pdiff")
+    draw = draw_part(kind, setting["sampler"])
+    return {"kind": kind, "condition": setting["condition"], "draw": draw}
 
 
 def direct_setting(config: dict, prefix: str = "") -> dict | None:

@@ -37,24 +37,37 @@ from __future__ import annotations
 
 from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, Paths, fill
 
-# The files of one interpolation pair: condpdiff.image.interpolate_styles writes the data (curve.*) and
-# the strip's images, condpdiff.image.plot_interpolation the figures and the crossing table.
+# The files of one interpolation pair: condpdiff.image.interpolation.interpolate_styles writes the
+# data (curve.*) and the strip's images, condpdiff.image.interpolation.plot_interpolation the figures
+# and the crossing table.
 INTERPOLATION_DATA = ("curve.json", "curve.csv", "strip.safetensors")
 INTERPOLATION_FIGURES = ("strip.png", "curve.png", "crossing.md")
 INTERPOLATION_FILES = INTERPOLATION_DATA + INTERPOLATION_FIGURES
 
 # The generalisation set (target ``generalisation``), one folder level per step's settings.
 GENERALISATION_SET = "generalisation/{backbone}/r{rank}/{task}--{other}/m{points}"
-GENERALISATION_IMAGES = GENERALISATION_SET + "/cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed}"
+GENERALISATION_IMAGES = (
+    GENERALISATION_SET + "/cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed}"
+)
 GENERALISATION_GENERATOR = GENERALISATION_IMAGES + "/norm-{gnorm}-pool{pool}"
 GENERALISATION_DRAW = GENERALISATION_GENERATOR + "/{sampler}-c{cands}"
 GENERALISATION_SCORED = GENERALISATION_DRAW + "/select-{select}"
-GENERALISATION_LEVELS = {"set": GENERALISATION_SET, "images": GENERALISATION_IMAGES,
-                         "generator": GENERALISATION_GENERATOR + "/generator", "draw": GENERALISATION_DRAW,
-                         "scored": GENERALISATION_SCORED}
+GENERALISATION_LEVELS = {
+    "set": GENERALISATION_SET,
+    "images": GENERALISATION_IMAGES,
+    "generator": GENERALISATION_GENERATOR + "/generator",
+    "draw": GENERALISATION_DRAW,
+    "scored": GENERALISATION_SCORED,
+}
 # what the target lists: the figure, the table and the data behind them, and the condition images' grid
-GENERALISATION_FILES = (("scored", "figure.png"), ("scored", "table.md"), ("scored", "table.html"),
-                        ("scored", "table.csv"), ("scored", "scores.json"), ("images", "conditions.png"))
+GENERALISATION_FILES = (
+    ("scored", "figure.png"),
+    ("scored", "table.md"),
+    ("scored", "table.html"),
+    ("scored", "table.csv"),
+    ("scored", "scores.json"),
+    ("images", "conditions.png"),
+)
 
 
 def eval_part(config: dict, seed: int | None = None) -> str:
@@ -139,5 +152,7 @@ class ImagePaths:
         """A file `name` of the generalisation set at `level` (``GENERALISATION_LEVELS``: set, images,
         generator, draw, scored)."""
         if level not in GENERALISATION_LEVELS:
-            raise ValueError(f"unknown generalisation level {level!r}: expected one of {list(GENERALISATION_LEVELS)}")
+            raise ValueError(
+                f"unknown generalisation level {level!r}: expected one of {list(GENERALISATION_LEVELS)}"
+            )
         return self._e(f"{GENERALISATION_LEVELS[level]}/{name}", w)

@@ -22,11 +22,19 @@ def bases(config: dict) -> list[str]:
 
 def made_styles(config: dict) -> list[str]:
     """Styles whose folder a rule makes (stylize, procedural) rather than the user's folder."""
-    return [s for s, spec in image(config)["styles"].items() if "folder" not in spec] if config.get("image") else []
+    return (
+        [s for s, spec in image(config)["styles"].items() if "folder" not in spec]
+        if config.get("image")
+        else []
+    )
 
 
 def tiny_bases(config: dict) -> list[str]:
-    return [b for b, spec in image(config)["bases"].items() if "tiny_random" in spec] if config.get("image") else []
+    return (
+        [b for b, spec in image(config)["bases"].items() if "tiny_random" in spec]
+        if config.get("image")
+        else []
+    )
 
 
 def base_model(config: dict, key: str) -> str:
@@ -48,10 +56,15 @@ def make_folder_args(config: dict, style: str | None) -> str:
         how = "--stylize none" if source == "photos" else "--procedural none"
     else:
         spec = img["styles"][style]
-        how = (f"--stylize {shlex.quote(spec['stylize'])}" if "stylize" in spec
-               else f"--procedural {shlex.quote(','.join(spec['procedural']) or 'none')}")
-    return (f"{how} --per-half {si['per_half']} --n-images {si['n_images']} --crop {si['crop']}"
-            f" --short-side {si['short_side']} --seed {si['seed']}")
+        how = (
+            f"--stylize {shlex.quote(spec['stylize'])}"
+            if "stylize" in spec
+            else f"--procedural {shlex.quote(','.join(spec['procedural']) or 'none')}"
+        )
+    return (
+        f"{how} --per-half {si['per_half']} --n-images {si['n_images']} --crop {si['crop']}"
+        f" --short-side {si['short_side']} --seed {si['seed']}"
+    )
 
 
 def split_args(config: dict, style: str) -> str:
@@ -68,7 +81,9 @@ def split_args(config: dict, style: str) -> str:
 def lora_alpha(config: dict, rank) -> int:
     alphas = {int(k): int(v) for k, v in image(config)["lora"]["alpha"].items()}
     if int(rank) not in alphas:
-        raise KeyError(f"no LoRA alpha for rank {rank} in config 'image.lora.alpha' (have {sorted(alphas)})")
+        raise KeyError(
+            f"no LoRA alpha for rank {rank} in config 'image.lora.alpha' (have {sorted(alphas)})"
+        )
     return alphas[int(rank)]
 
 

@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import json
 
-from condpdiff.pipeline.image_paths import GENERALISATION_FILES, INTERPOLATION_FILES, ImagePaths, eval_part
-from condpdiff.pipeline.generators import generator_rows
+from condpdiff.pipeline.generators import draw_wildcards, generator_rows
+from condpdiff.pipeline.image_paths import (
+    GENERALISATION_FILES,
+    INTERPOLATION_FILES,
+    ImagePaths,
+    eval_part,
+)
 from condpdiff.pipeline.paths import selection_part, unseen_part
 
 ARMS = ("generated", "original", "soup", "nolora")
@@ -31,8 +36,17 @@ def image_selection(config: dict, seed: int) -> str:
     return selection_part(config["image"]["generation"]["n_images"], seed)
 
 
-def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int | None = None,
-               source: str | None = None, unseen: str | None = None, gen: dict | None = None) -> str:
+def image_cell(
+    config: dict,
+    kind: str,
+    base: str,
+    rank,
+    style: str,
+    seed: int | None = None,
+    source: str | None = None,
+    unseen: str | None = None,
+    gen: dict | None = None,
+) -> str:
     """A cell file of the image tables; `unseen` names the style the generator was trained without; `gen` is
     a generator setting (default: image.generator)."""
     img = config["image"]
@@ -46,8 +60,13 @@ def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int |
         return IP.scores.baseline(kind, **w)
     from condpdiff.pipeline.paths import selection_wildcards
 
-    w.update(layers=gen["layers"], norm=gen["norm"], unseen=unseen_part(unseen), kind=gen.get("kind", "pdiff"), condition=gen["condition"],
-             sampler=gen["sampler"], **selection_wildcards(image_selection(config, seed)))
+    w.update(
+        layers=gen["layers"],
+        norm=gen["norm"],
+        unseen=unseen_part(unseen),
+        **draw_wildcards(gen),
+        **selection_wildcards(image_selection(config, seed)),
+    )
     if kind == "generated" or source in (None, style):
         return IP.scores.generated(**w)
     return IP.scores.cross("cross", source=source, **w)
@@ -55,12 +74,22 @@ def image_cell(config: dict, kind: str, base: str, rank, style: str, seed: int |
 
 def generator_wildcards(config: dict, base: str, rank, style: str) -> dict:
     gen = config["image"]["generator"]
-    return {"backbone": base, "rank": rank, "task": style, "n": gen["n"], "layers": gen["layers"], "norm": gen["norm"],
-            "unseen": "", "kind": gen.get("kind", "pdiff"), "condition": gen["condition"], "sampler": gen["sampler"]}
+    return {
+        "backbone": base,
+        "rank": rank,
+        "task": style,
+        "n": gen["n"],
+        "layers": gen["layers"],
+        "norm": gen["norm"],
+        "unseen": "",
+        **draw_wildcards(gen),
+    }
 
 
 def reseeded_cell(config: dict, arm: str, base: str, rank, style: str) -> str:
-    IP = ImagePaths(config["results_dir"], eval_part(config, config["image"]["generation"]["noise_seed"]))
+    IP = ImagePaths(
+        config["results_dir"], eval_part(config, config["image"]["generation"]["noise_seed"])
+    )
     return IP.reseeded(arm, **generator_wildcards(config, base, rank, style))
 
 
@@ -69,59 +98,144 @@ def image_table_spec(config: dict, name: str) -> dict:
     styles, gen, g = list(img["styles"]), img["generator"], img["generation"]
     pairs = [(b, r) for b in img["bases"] for r in img["lora"]["ranks"]]
     extractor = img["fid"]["extractor"]
-    setting = (f"FID by torch-fidelity with the feature extractor {extractor}; {g['n_images']} images per arm,"
-               f" {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting"
-               f" {json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest (FID) to the"
-               " style's TRAIN images; every FID here is against the held-out reference images")
-    base = {"tasks": styles, "digits": 2, "scored_on": "reference images", "name": name, "task_label": "style"}
+    setting = (
+        f"FID by torch-fidelity with the feature extractor {extractor}; {g['n_images']} images per arm,"
+        f" {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting"
+        f" {json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest (FID) to the"
+        " style's TRAIN images; every FID here is against the held-out reference images"
+    )
+    base = {
+        "tasks": styles,
+        "digits": 2,
+        "scored_on": "reference images",
+        "name": name,
+        "task_label": "style",
+    }
     if name == "table2":
-        rows = [{"label": {"base": b, "rank": r, **label},
-                 "cells": {s: {k: image_cell(config, k, b, r, s, gen=g) for k in ARMS} for s in styles}}
-                for b, r in pairs for label, g in generator_rows(config, "image.")]
-        return {**base, "title": "Table 2: FID of generated (Cond P-Diff) / original / soup / no-LoRA",
-                "note": f"{setting}; generation seed {g['seed']}", "columns": list(ARMS), "rows": rows, "kind": "plain"}
+        rows = [
+            {
+                "label": {"base": b, "rank": r, **label},
+                "cells": {
+                    s: {k: image_cell(config, k, b, r, s, gen=g) for k in ARMS} for s in styles
+                },
+            }
+            for b, r in pairs
+            for label, g in generator_rows(config, "image.")
+        ]
+        return {
+            **base,
+            "title": "Table 2: FID of generated (Cond P-Diff) / original / soup / no-LoRA",
+            "note": f"{setting}; generation seed {g['seed']}",
+            "columns": list(ARMS),
+            "rows": rows,
+            "kind": "plain",
+        }
     if name == "table2_noise":
         seed = g["noise_seed"]
-        rows = [{"label": {"base": b, "rank": r},
-                 "cells": {s: {k: reseeded_cell(config, k, b, r, s) for k in ARMS} for s in styles}}
-                for b, r in pairs]
-        return {**base, "title": f"Table 2's reported parameter sets regenerated at generation seed {seed} (FID noise)",
-                "note": f"{setting}; the same four parameter sets per style as Table 2 (its selected candidate, its"
-                f" best checkpoint, soup, base), only the generation seed differs: {g['seed']} -> {seed}",
-                "columns": list(ARMS), "rows": rows, "kind": "plain"}
+        rows = [
+            {
+                "label": {"base": b, "rank": r},
+                "cells": {s: {k: reseeded_cell(config, k, b, r, s) for k in ARMS} for s in styles},
+            }
+            for b, r in pairs
+        ]
+        return {
+            **base,
+            "title": f"Table 2's reported parameter sets regenerated at generation seed {seed} (FID noise)",
+            "note": f"{setting}; the same four parameter sets per style as Table 2 (its selected candidate, its"
+            f" best checkpoint, soup, base), only the generation seed differs: {g['seed']} -> {seed}",
+            "columns": list(ARMS),
+            "rows": rows,
+            "kind": "plain",
+        }
     if name == "table2_cross":
         b, r = pairs[0]
-        rows = [{"label": {"generated_for": src},
-                 "cells": {s: {"score": image_cell(config, "cross", b, r, s, source=src)} for s in styles}}
-                for src in styles]
-        return {**base, "title": f"Cross-style check ({b}, r={r}): row = style the LoRA was generated for, column ="
-                " style whose reference images it is scored against", "note": setting, "columns": ["score"],
-                "rows": rows, "kind": "cross"}
+        rows = [
+            {
+                "label": {"generated_for": src},
+                "cells": {
+                    s: {"score": image_cell(config, "cross", b, r, s, source=src)} for s in styles
+                },
+            }
+            for src in styles
+        ]
+        return {
+            **base,
+            "title": f"Cross-style check ({b}, r={r}): row = style the LoRA was generated for, column ="
+            " style whose reference images it is scored against",
+            "note": setting,
+            "columns": ["score"],
+            "rows": rows,
+            "kind": "cross",
+        }
     if name == "image_screen":
         rows = []
         for b in img["bases"]:
             IP = ImagePaths(config["results_dir"], eval_part(config))
-            cells = {s: {f: {"path": IP.screen(backbone=b, task=s), "field": f} for f in ("floor", "nolora", "ratio")}
-                     for s in styles}
+            metric = {
+                "floor": "fid",
+                "nolora": "fid",
+                "ratio": "fid_ratio",
+            }  # what each field measures
+            cells = {
+                s: {
+                    f: {"path": IP.screen(backbone=b, task=s), "field": f, "metric": m}
+                    for f, m in metric.items()
+                }
+                for s in styles
+            }
             rows.append({"label": {"base": b}, "cells": cells})
-        return {**base, "title": "Style screen: floor FID (own train vs own reference images) / the base model's FID"
-                " to the style / their ratio", "note": f"{setting}. A style with a small ratio leaves a LoRA no room.",
-                "columns": ["floor", "nolora", "ratio"], "rows": rows, "kind": "plain", "bold": False}
+        return {
+            **base,
+            "title": "Style screen: floor FID (own train vs own reference images) / the base model's FID"
+            " to the style / their ratio",
+            "note": f"{setting}. A style with a small ratio leaves a LoRA no room.",
+            "columns": ["floor", "nolora", "ratio"],
+            "rows": rows,
+            "kind": "plain",
+            "bold": False,
+        }
     if name == "table2_unseen":
         left_out = list(img["leave_one_out"])
         if not left_out:
-            raise ValueError("table2_unseen: config 'image.leave_one_out' lists no style to leave out")
-        cols = {"unseen": "generated", "seen": "generated", "original": "original", "nolora": "nolora"}
-        rows = [{"label": {"base": b, "rank": r, **label},
-                 "cells": {s: {c: image_cell(config, k, b, r, s, unseen=s if c == "unseen" else None, gen=g)
-                               for c, k in cols.items()} for s in left_out}}
-                for b, r in pairs for label, g in generator_rows(config, "image.")]
-        return {**base, "tasks": left_out, "title": "Unseen styles (leave-one-out): FID of the LoRA generated for a"
-                " style the generator never saw / seen / original / no-LoRA",
-                "note": f"{setting}; unseen = the candidate selected (on the style's train images) from a generator"
-                " trained WITHOUT the style (no checkpoint of it in its stats, autoencoder or diffusion; denormalised"
-                " with the other styles' pooled stats), conditioned on the style's train images; seen = table2's"
-                " generated cell", "columns": list(cols), "rows": rows, "kind": "plain"}
+            raise ValueError(
+                "table2_unseen: config 'image.leave_one_out' lists no style to leave out"
+            )
+        cols = {
+            "unseen": "generated",
+            "seen": "generated",
+            "original": "original",
+            "nolora": "nolora",
+        }
+        rows = [
+            {
+                "label": {"base": b, "rank": r, **label},
+                "cells": {
+                    s: {
+                        c: image_cell(
+                            config, k, b, r, s, unseen=s if c == "unseen" else None, gen=g
+                        )
+                        for c, k in cols.items()
+                    }
+                    for s in left_out
+                },
+            }
+            for b, r in pairs
+            for label, g in generator_rows(config, "image.")
+        ]
+        return {
+            **base,
+            "tasks": left_out,
+            "title": "Unseen styles (leave-one-out): FID of the LoRA generated for a"
+            " style the generator never saw / seen / original / no-LoRA",
+            "note": f"{setting}; unseen = the candidate selected (on the style's train images) from a generator"
+            " trained WITHOUT the style (no checkpoint of it in its stats, autoencoder or diffusion; denormalised"
+            " with the other styles' pooled stats), conditioned on the style's train images; seen = table2's"
+            " generated cell",
+            "columns": list(cols),
+            "rows": rows,
+            "kind": "plain",
+        }
     raise ValueError(f"unknown image table {name!r}")
 
 
@@ -129,8 +243,12 @@ def figure_files(config: dict) -> list[str]:
     """The per-style figures of Table 2's setting (reference images above the four arms)."""
     img = config["image"]
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
-    return [IP.figure(**generator_wildcards(config, b, r, s))
-            for b in img["bases"] for r in img["lora"]["ranks"] for s in img["styles"]]
+    return [
+        IP.figure(**generator_wildcards(config, b, r, s))
+        for b in img["bases"]
+        for r in img["lora"]["ranks"]
+        for s in img["styles"]
+    ]
 
 
 def interpolation_pairs(config: dict) -> list[tuple[str, str]]:
@@ -143,9 +261,13 @@ def interpolation_files(config: dict) -> list[str]:
     FID curves (JSON, CSV), the strip's images, the strip and curve PNGs and the crossing table."""
     img = config["image"]
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
-    return [IP.interpolation(name, **generator_wildcards(config, b, r, s1), other=s2)
-            for b in img["bases"] for r in img["lora"]["ranks"] for s1, s2 in interpolation_pairs(config)
-            for name in INTERPOLATION_FILES]
+    return [
+        IP.interpolation(name, **generator_wildcards(config, b, r, s1), other=s2)
+        for b in img["bases"]
+        for r in img["lora"]["ranks"]
+        for s1, s2 in interpolation_pairs(config)
+        for name in INTERPOLATION_FILES
+    ]
 
 
 def generalisation_pair(config: dict) -> tuple[str, str]:
@@ -153,7 +275,9 @@ def generalisation_pair(config: dict) -> tuple[str, str]:
     img = config["image"]
     pair = img["generalisation"]["pair"] or (img["interpolation"]["pairs"] or [[]])[0]
     if len(pair) != 2:
-        raise ValueError("config key 'image.generalisation.pair': empty, and image.interpolation.pairs has no pair")
+        raise ValueError(
+            "config key 'image.generalisation.pair': empty, and image.interpolation.pairs has no pair"
+        )
     return pair[0], pair[1]
 
 
@@ -162,10 +286,22 @@ def generalisation_wildcards(config: dict, base: str, rank) -> dict:
     img = config["image"]
     g = img["generalisation"]
     s1, s2 = generalisation_pair(config)
-    return {"backbone": base, "rank": rank, "task": s1, "other": s2, "points": g["points"],
-            "cond_k": g["condition_images"], "cond_seed": g["condition_seed"], "ref_n": g["reference_images"],
-            "ref_seed": g["reference_seed"], "gnorm": g["norm"], "pool": g["condition_pool"], "sampler": img["generator"]["sampler"],
-            "cands": g["num_candidates"], "select": g["select"]}
+    return {
+        "backbone": base,
+        "rank": rank,
+        "task": s1,
+        "other": s2,
+        "points": g["points"],
+        "cond_k": g["condition_images"],
+        "cond_seed": g["condition_seed"],
+        "ref_n": g["reference_images"],
+        "ref_seed": g["reference_seed"],
+        "gnorm": g["norm"],
+        "pool": g["condition_pool"],
+        "sampler": img["generator"]["sampler"],
+        "cands": g["num_candidates"],
+        "select": g["select"],
+    }
 
 
 def generalisation_files(config: dict) -> list[str]:
@@ -176,5 +312,9 @@ def generalisation_files(config: dict) -> list[str]:
     if not (img["generalisation"]["pair"] or img["interpolation"]["pairs"]):
         return []
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
-    return [IP.generalisation(level, name, **generalisation_wildcards(config, b, r))
-            for b in img["bases"] for r in img["lora"]["ranks"] for level, name in GENERALISATION_FILES]
+    return [
+        IP.generalisation(level, name, **generalisation_wildcards(config, b, r))
+        for b in img["bases"]
+        for r in img["lora"]["ranks"]
+        for level, name in GENERALISATION_FILES
+    ]

@@ -5,7 +5,11 @@ keyword arguments fill some or all of them, so the same method serves a rule's `
 (no arguments), an input function (``P.harvest(**wildcards)``) and a table's cell list (every
 value given). Every setting that changes an artifact is a part of its path. ``{unseen}`` is empty for the
 generator trained on every task, or ``-without-{task}`` for one trained without that task
-(leave-one-out: the candidates of the left-out task are generated for a task it never saw):
+(leave-one-out: the candidates of the left-out task are generated for a task it never saw).
+``{draw}`` says how a generator kind drew its candidates: kind pdiff's ``{sampler}`` (``ddim50``),
+kind direct's ``recipe-{recipe}`` (``recipe-k8-layer-w0.75``); given a ``kind`` and no ``draw``,
+`fill` writes the kind's own part (so a pdiff rule's pattern has ``{sampler}``, a direct rule's
+``{recipe}``, and the rules every kind shares have ``{draw}``):
 
     R/tasks/{task}.json                                        task definition
     R/data/glue/{synthetic}/{train,dev}.tsv                         synthetic smoke data
@@ -16,15 +20,15 @@ generator trained on every task, or ``-without-{task}`` for one trained without 
       GEN/stats.safetensors                                    normalisation statistics
       GEN/pdiff/autoencoder/                                   parameter autoencoder (+ recon/)
       GEN/pdiff/cond-{condition}/diffusion/                    diffusion model
-      GEN/direct/cond-{condition}/{sampler}/model/             direct generator ({sampler}: its recipe, e.g. k8-layer-w0.75)
-      GEN/{kind}/cond-{condition}/{sampler}/candidates/{task}.safetensors
+      GEN/direct/cond-{condition}/recipe-{recipe}/model/       direct generator (k8-layer-w0.75, ...)
+      GEN/{kind}/cond-{condition}/{draw}/candidates/{task}.safetensors
     R/scores/{backbone}/r{rank}/                               SC
       SC/{task}/harvest_scores.json                            every harvested checkpoint on dev
       SC/{task}/nolora{_scores,}.json                          no LoRA (all LoRA weights zero, the task's head)
       SC/n{n}/{task}/{original,soup}.json                      baseline cells (+ soup_scores.json)
       SC/n{n}/layers-{layers}/norm-{norm}/                     SG
         SG/pdiff/autoencoder/{task}/recon{_scores,}.json       reconstructions
-        SG/{kind}/cond-{condition}/{sampler}/{task}/           SCORED: candidate_scores.json (scoring.dev_all_candidates)
+        SG/{kind}/cond-{condition}/{draw}/{task}/              SCORED: candidate_scores.json
           SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ SELECTED: selection_scores.json, selected_scores.json, generated.json
             SELECTED/from-{source}/cross{_scores,}.json        cross-task check
     R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ the selected candidate (PEFT folder)
@@ -36,10 +40,14 @@ from __future__ import annotations
 
 import re
 
+from condpdiff.pipeline.names import DIRECT_RE, SAMPLER_RE
+
 _FIELD = re.compile(r"\{([A-Za-z_]+)\}")
 
 GEN_PART = "{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}"
-DRAW_PART = "{kind}/cond-{condition}/{sampler}"
+DRAW_PART = "{kind}/cond-{condition}/{draw}"
+# The {draw} part of each generator kind: how it drew its candidates (see the module docstring).
+DRAW_BY_KIND = {"pdiff": "{sampler}", "direct": "recipe-{recipe}"}
 SEL_PART = "sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}"
 
 # Log / benchmark file names: the job's wildcards flattened.
@@ -48,15 +56,38 @@ TAG_N = "{backbone}_r{rank}_n{n}_{task}"
 TAG_GEN = "{backbone}_r{rank}_n{n}_layers-{layers}_norm-{norm}{unseen}"
 TAG_RECON = TAG_GEN + "_{task}"
 TAG_DIFF = TAG_GEN + "_cond-{condition}"
-TAG_DIRECT = TAG_GEN + "_direct_cond-{condition}_{sampler}"
-TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{sampler}_{task}"
+TAG_DIRECT = TAG_GEN + "_direct_cond-{condition}_recipe-{recipe}"
+TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{draw}_{task}"
+TAG_EXPORT = TAG_GEN + "_{kind}_cond-{condition}_{draw}"  # an exported generator folder
 TAG_SEL = TAG_DRAW + "_" + SEL_PART
 TAG_CROSS = TAG_SEL + "_from-{source}"
 
 
 def fill(pattern: str, **values) -> str:
-    """`pattern` with the wildcards named in `values` replaced (others stay as ``{name}``)."""
-    return _FIELD.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern)
+    """`pattern` with the wildcards named in `values` replaced (others stay as ``{name}``); a
+    ``{draw}`` with a ``kind`` and no ``draw`` given becomes that kind's own part
+    (`DRAW_BY_KIND`)."""
+    if "{draw}" in pattern and "draw" not in values and "kind" in values:
+        if values["kind"] not in DRAW_BY_KIND:
+            raise ValueError(
+                f"unknown generator kind {values['kind']!r}: expected one of {list(DRAW_BY_KIND)}"
+            )
+        pattern = pattern.replace("{draw}", DRAW_BY_KIND[values["kind"]])
+    return _FIELD.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern
+    )
+
+
+# Any kind's {draw} part (the constraint of the rules every kind shares).
+DRAW_RE = "|".join(
+    f"({fill(part, sampler=SAMPLER_RE, recipe=DIRECT_RE)})" for part in DRAW_BY_KIND.values()
+)
+
+
+def draw_part(kind: str, value: str) -> str:
+    """The ``{draw}`` part of generator `kind` drawing with `value` (pdiff: its sampler, e.g.
+    ``ddim50``; direct: its recipe, e.g. ``k8-layer-w0.75``, giving ``recipe-k8-layer-w0.75``)."""
+    return fill("{draw}", kind=kind, sampler=value, recipe=value)
 
 
 UNSEEN_PREFIX = "-without-"
@@ -72,14 +103,20 @@ def unseen_task(part: str) -> str | None:
     if not part:
         return None
     if not part.startswith(UNSEEN_PREFIX) or len(part) == len(UNSEEN_PREFIX):
-        raise ValueError(f"not an unseen-task path part: {part!r} (expected '' or e.g. '-without-sst2')")
-    return part[len(UNSEEN_PREFIX):]
+        raise ValueError(
+            f"not an unseen-task path part: {part!r} (expected '' or e.g. '-without-sst2')"
+        )
+    return part[len(UNSEEN_PREFIX) :]
 
 
 def selection_part(size: int, seed: int, pool: str = "train", race: int = 0) -> str:
     """``sel{size}-seed{seed}``, plus ``-heldout`` when drawn from what fine-tuning left out, plus
     ``-race{first}`` when selected by successive halving from the first `first` examples."""
-    return f"sel{size}-seed{seed}" + ("-heldout" if pool == "heldout" else "") + (f"-race{race}" if race else "")
+    return (
+        f"sel{size}-seed{seed}"
+        + ("-heldout" if pool == "heldout" else "")
+        + (f"-race{race}" if race else "")
+    )
 
 
 def selection_wildcards(part: str) -> dict:
@@ -87,7 +124,12 @@ def selection_wildcards(part: str) -> dict:
     m = re.fullmatch(r"sel(\d+)-seed(\d+)(-heldout)?(-race[1-9]\d*)?", part)
     if not m:
         raise ValueError(f"not a selection path part: {part!r} (expected e.g. 'sel1000-seed0')")
-    return {"sel_n": m.group(1), "sel_seed": m.group(2), "sel_pool": m.group(3) or "", "sel_race": m.group(4) or ""}
+    return {
+        "sel_n": m.group(1),
+        "sel_seed": m.group(2),
+        "sel_pool": m.group(3) or "",
+        "sel_race": m.group(4) or "",
+    }
 
 
 class Paths:
@@ -151,10 +193,15 @@ class Paths:
 
     def direct(self, name: str, **w) -> str:
         """A file of the direct generator's model folder (model.safetensors, config.json, curve.csv)."""
-        return fill(f"{self.generator_dir(**w)}/direct/cond-{{condition}}/{{sampler}}/model/{name}", **w)
+        folder = f"{self.generator_dir(**w)}/{DRAW_PART}/model"
+        return fill(f"{folder}/{name}", **{**w, "kind": "direct"})
 
     def candidates(self, **w) -> str:
         return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/candidates/{{task}}.safetensors", **w)
+
+    def generator_export(self, **w) -> str:
+        """The self-contained generator folder of one kind x condition x draw (condpdiff.generate.export)."""
+        return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/export", **w)
 
     # scores and cells
     def scores_dir(self, **w) -> str:

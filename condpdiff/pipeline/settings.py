@@ -7,15 +7,30 @@ way only: a config section becomes ``--flags`` of the step's dataclass config.
 from __future__ import annotations
 
 import shlex
+from types import SimpleNamespace
 
 from condpdiff.pipeline.paths import Paths
+
+
+def words(values) -> str:
+    """`values` (one string or a list of them) as shell words, each quoted."""
+    if isinstance(values, str):
+        return shlex.quote(values)
+    return " ".join(shlex.quote(str(v)) for v in values)
+
+
+def quoted_files(files) -> SimpleNamespace:
+    """A job's named ``input``/``output`` with every path shell-quoted (lists as quoted words),
+    for command-line fragments formatted in Python, where Snakemake's ``{input.x:q}`` is not
+    available: ``"--cell {input.cell}".format(input=quoted_files(input))``."""
+    return SimpleNamespace(**{name: words(value) for name, value in files.items()})
 
 
 def flags(section: dict) -> str:
     """A config section as ``--flags`` for a dataclass-configured entry point (None -> ``none``)."""
     out = []
     for key, value in section.items():
-        flag = f"--{key.replace('_', '-')}"
+        flag = shlex.quote(f"--{key.replace('_', '-')}")
         if isinstance(value, (list, tuple)):
             out.append(" ".join([flag, *(shlex.quote(str(v)) for v in value)]))
         else:
@@ -27,7 +42,9 @@ def lora_alpha(config: dict, rank) -> int:
     """The LoRA alpha paired with `rank` (the paper's pairs: r1/a8, r2/a8, r4/a16, r16/a32)."""
     alphas = {int(k): int(v) for k, v in config["lora"]["alpha"].items()}
     if int(rank) not in alphas:
-        raise KeyError(f"no LoRA alpha for rank {rank} in config 'lora.alpha' (have {sorted(alphas)})")
+        raise KeyError(
+            f"no LoRA alpha for rank {rank} in config 'lora.alpha' (have {sorted(alphas)})"
+        )
     return alphas[int(rank)]
 
 
@@ -76,4 +93,4 @@ def scoring_flags(config: dict, splits) -> str:
         settings["max_dev_examples"] = scoring.get("max_dev_examples", ft.get("max_dev_examples"))
         settings["dev_seed"] = ft.get("seed")
     settings = {k: v for k, v in settings.items() if k in ("max_dev_examples",) or v is not None}
-    return f"--splits {' '.join(splits)} {flags(settings)}"
+    return f"--splits {words(splits)} {flags(settings)}"

@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import shlex
 
-from condpdiff.pipeline import names
-from condpdiff.pipeline.generators import direct_setting, generator_rows
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
+from condpdiff.pipeline.generators import direct_setting, draw_wildcards, generator_rows
 from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards, unseen_part
+from condpdiff.pipeline.tables import IMAGE_TABLES, TABLES
 
 CELL_KINDS = ("generated", "original", "soup", "recon", "cross", "nolora")
 UNSEEN_COLUMNS = ("unseen", "seen", "original", "nolora")  # table_unseen / table2_unseen
-TABLE_FORMATS = ("csv", "md", "html")  # what make_table writes per table (the report shows the HTML)
+TABLE_FORMATS = (
+    "csv",
+    "md",
+    "html",
+)  # what make_table writes per table (the report shows the HTML)
 ABLATION_TITLES = {
     "table3": "Table 3: number of harvested checkpoints N",
     "table4a": "Table 4a: parameter normalisation",
@@ -31,7 +35,9 @@ ABLATION_TITLES = {
 def selection_dir(config: dict) -> str:
     """``sel{k}-seed{s}[-heldout]``: the selection split of the (validated) config's `scoring`."""
     s = config["scoring"]
-    return selection_part(s["selection_examples"], s["selection_seed"], s["selection_from"], s["selection_race"])
+    return selection_part(
+        s["selection_examples"], s["selection_seed"], s["selection_from"], s["selection_race"]
+    )
 
 
 def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:
@@ -47,14 +53,18 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
         return P.baseline(kind, **w)
     if kind == "nolora":
         return P.nolora("nolora", **w)
-    w.update(layers=setting["layers"], norm=setting["norm"], unseen=unseen_part(setting.get("unseen")))
+    w.update(
+        layers=setting["layers"], norm=setting["norm"], unseen=unseen_part(setting.get("unseen"))
+    )
     if kind == "recon":
         return P.recon_scores("recon", **w)
     if kind not in ("generated", "cross"):
         raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
     if "selection" not in setting:
-        raise ValueError(f"a {kind} cell path needs the selection split (setting['selection'], e.g. 'sel1000-seed0')")
-    w.update(kind=setting["kind"], condition=setting["condition"], sampler=setting["sampler"])
+        raise ValueError(
+            f"a {kind} cell path needs the selection split (setting['selection'], e.g. 'sel1000-seed0')"
+        )
+    w.update(draw_wildcards(setting))
     w.update(selection_wildcards(setting["selection"]))
     if kind == "generated" or setting["source"] == task:
         return P.generated(**w)
@@ -64,7 +74,9 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
 def unseen_cells(results: str, backbone: str, rank, task: str, setting: dict) -> dict:
     """The cells of one task in the leave-one-out tables: unseen / seen / original / no LoRA."""
     return {
-        "unseen": cell_path(results, "generated", backbone, rank, task, {**setting, "unseen": task}),
+        "unseen": cell_path(
+            results, "generated", backbone, rank, task, {**setting, "unseen": task}
+        ),
         "seen": cell_path(results, "generated", backbone, rank, task, setting),
         "original": cell_path(results, "original", backbone, rank, task, setting),
         "nolora": cell_path(results, "nolora", backbone, rank, task, setting),
@@ -74,14 +86,16 @@ def unseen_cells(results: str, backbone: str, rank, task: str, setting: dict) ->
 def ablation_base(config: dict) -> tuple[str, int]:
     """(backbone, rank) the ablations run on: config `ablations`, else the first of each."""
     ab = config["ablations"]
-    return ab.get("backbone", next(iter(config["backbones"]))), ab.get("rank", config["lora"]["ranks"][0])
+    return ab.get("backbone", next(iter(config["backbones"]))), ab.get(
+        "rank", config["lora"]["ranks"][0]
+    )
 
 
 def table_spec(config: dict, name: str) -> dict:
     """The spec condpdiff.evaluate.make_table reads for table `name`: rows, tasks, columns, cell files."""
-    if name not in names.TABLES:
-        raise ValueError(f"unknown table {name!r}: expected one of {list(names.TABLES)}")
-    if name in names.IMAGE_TABLES:
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}: expected one of {list(TABLES)}")
+    if name in IMAGE_TABLES:
         from condpdiff.pipeline.image_targets import image_table_spec
 
         return image_table_spec(config, name)
@@ -99,7 +113,10 @@ def table_spec(config: dict, name: str) -> dict:
         rows = [
             {
                 "label": {"backbone": b, "rank": r, **label},
-                "cells": {t: {k: cell_path(results, k, b, r, t, {**g, "selection": sel}) for k in columns} for t in tasks},
+                "cells": {
+                    t: {k: cell_path(results, k, b, r, t, {**g, "selection": sel}) for k in columns}
+                    for t in tasks
+                },
             }
             for b, r in pairs
             for label, g in generator_rows(config)
@@ -111,7 +128,10 @@ def table_spec(config: dict, name: str) -> dict:
         for b, r in pairs:
             cells = {}
             for t in tasks:
-                recon, orig = cell_path(results, "recon", b, r, t, gen), cell_path(results, "original", b, r, t, gen)
+                recon, orig = (
+                    cell_path(results, "recon", b, r, t, gen),
+                    cell_path(results, "original", b, r, t, gen),
+                )
                 cells[t] = {
                     "recon": recon,
                     "recon_mean": {"path": recon, "field": "mean"},
@@ -129,7 +149,9 @@ def table_spec(config: dict, name: str) -> dict:
         rows = [
             {
                 "label": {"backbone": b, "rank": r, **label},
-                "cells": {t: unseen_cells(results, b, r, t, {**g, "selection": sel}) for t in tasks},
+                "cells": {
+                    t: unseen_cells(results, b, r, t, {**g, "selection": sel}) for t in tasks
+                },
             }
             for b, r in pairs
             for label, g in generator_rows(config)
@@ -148,7 +170,10 @@ def table_spec(config: dict, name: str) -> dict:
         rows = [
             {
                 "label": {"generated_for": source},
-                "cells": {t: {"score": cell_path(results, "cross", b, r, t, {**gen, "source": source})} for t in tasks},
+                "cells": {
+                    t: {"score": cell_path(results, "cross", b, r, t, {**gen, "source": source})}
+                    for t in tasks
+                },
             }
             for source in tasks
         ]
@@ -163,28 +188,48 @@ def table_spec(config: dict, name: str) -> dict:
         base = {**direct_setting(config), "selection": sel}
         columns, kind = ["generated", "original"], "ablation"
         rows = [
-            {"label": {"recipe": recipe}, "cells": {t: {k: cell_path(results, k, b, r, t, {**base, "sampler": recipe})
-                                                       for k in columns} for t in tasks}}
+            {
+                "label": {"recipe": recipe},
+                "cells": {
+                    t: {
+                        k: cell_path(results, k, b, r, t, {**base, "sampler": recipe})
+                        for k in columns
+                    }
+                    for t in tasks
+                },
+            }
             for recipe in config["ablations"]["direct"]
         ]
         title = f"{ABLATION_TITLES[name]} ({b}, r={r}, condition {base['condition']})"
-        note = ("recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every coordinate"
-                " normalised by the stats file, layer = each LoRA tensor standardised with its own mean/std, predicted"
-                " too; w = exponent of the per-layer loss weight (the layer's across-task variance share), 0 = plain MSE."
-                f" Other settings: {json.dumps({k: v for k, v in base.items() if k != 'sampler'}, sort_keys=True)};"
-                " original = best dev of the last n checkpoints")
+        note = (
+            "recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every coordinate"
+            " normalised by the stats file, layer = each LoRA tensor standardised with its own mean/std, predicted"
+            " too; w = exponent of the per-layer loss weight (the layer's across-task variance share), 0 = plain MSE."
+            f" Other settings: {json.dumps({k: v for k, v in base.items() if k != 'sampler'}, sort_keys=True)};"
+            " original = best dev of the last n checkpoints"
+        )
     else:
-        field, title = names.TABLES[name], ABLATION_TITLES[name]
+        field, title = TABLES[name], ABLATION_TITLES[name]
         b, r = ablation_base(config)
         columns, kind = ["generated", "original"], "ablation"
         rows = []
         for value in config["ablations"].get(field, [gen[field]]):
             setting = {**gen, field: value}
-            cells = {t: {k: cell_path(results, k, b, r, t, setting) for k in columns} for t in tasks}
+            cells = {
+                t: {k: cell_path(results, k, b, r, t, setting) for k in columns} for t in tasks
+            }
             rows.append({"label": {field: value}, "cells": cells})
         title = f"{title} ({b}, r={r})"
         note = f"other settings as the default {setting_note}; original = best dev of the last n checkpoints"
-    return {"name": name, "title": title, "note": note, "tasks": tasks, "columns": columns, "rows": rows, "kind": kind}
+    return {
+        "name": name,
+        "title": title,
+        "note": note,
+        "tasks": tasks,
+        "columns": columns,
+        "rows": rows,
+        "kind": kind,
+    }
 
 
 def table_files(spec: dict) -> list[str]:
@@ -205,8 +250,18 @@ def table_arg(config: dict, name: str) -> str:
 def all_targets(config: dict) -> list[str]:
     """The tables named in config `targets` (CSV, Markdown, HTML each) and the figure targets' files."""
     P = Paths(config["results_dir"])
-    out = [P.table(ext, table=name) for name in config["targets"] if name in names.TABLES for ext in TABLE_FORMATS]
-    out += [f for name in config["targets"] if name in FIGURE_TARGETS for f in figure_target_files(config, name)]
+    out = [
+        P.table(ext, table=name)
+        for name in config["targets"]
+        if name in TABLES
+        for ext in TABLE_FORMATS
+    ]
+    out += [
+        f
+        for name in config["targets"]
+        if name in FIGURE_TARGETS
+        for f in figure_target_files(config, name)
+    ]
     if "table2" in config["targets"]:
         from condpdiff.pipeline.image_targets import figure_files
 

@@ -54,4 +54,6 @@ def load_weights(peft_model, lora: dict[str, torch.Tensor], head: dict[str, torc
     unexpected = [k for k in result.unexpected_keys if "lora_" in k or k in head]
     missing = [k for k in result.missing_keys if "lora_" in k]
     if unexpected or missing:
-        raise KeyError(f"LoRA state dict does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise KeyError(
+            f"LoRA state dict does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )

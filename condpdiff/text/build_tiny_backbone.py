@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
+from condpdiff.text.make_synthetic_task import VOCABULARY
 from condpdiff.util import cli
 from condpdiff.util.atomic import atomic_dir
-from condpdiff.text.make_synthetic_task import VOCABULARY
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

@@ -10,11 +10,11 @@ import argparse
 import logging
 from dataclasses import dataclass
 
-from condpdiff.util import cli
 from condpdiff.conditions.condition import Condition
 from condpdiff.conditions.encoders import ClipTextEncoder, SentenceEncoder, one_hot
 from condpdiff.pipeline.names import CONDITIONS
 from condpdiff.text.tasks import load_task_file
+from condpdiff.util import cli
 
 log = logging.getLogger("condpdiff.text.encode_condition")
 
@@ -34,8 +34,14 @@ def encode(condition: str, task, tasks: list[str] | None, cfg: ConditionConfig) 
         if not tasks:
             raise ValueError(f"condition {condition!r} needs the task list (--tasks)")
         projection = "table" if condition == "learnable" else "mlp"
-        return Condition(condition, one_hot(task.name, list(tasks)), task.name, f"onehot:{len(tasks)}",
-                         " ".join(tasks), projection)
+        return Condition(
+            condition,
+            one_hot(task.name, list(tasks)),
+            task.name,
+            f"onehot:{len(tasks)}",
+            " ".join(tasks),
+            projection,
+        )
     kind, variant = condition.split("-", 1)
     text = task.condition_text(variant)
     if kind == "clip":
@@ -48,16 +54,27 @@ def encode(condition: str, task, tasks: list[str] | None, cfg: ConditionConfig) 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--task-file", required=True, help="task JSON written by condpdiff.text.write_task")
+    p.add_argument(
+        "--task-file", required=True, help="task JSON written by condpdiff.text.write_task"
+    )
     p.add_argument("--condition", required=True, choices=CONDITIONS)
-    p.add_argument("--tasks", nargs="*", default=None, help="the config's task list (onehot / learnable)")
+    p.add_argument(
+        "--tasks", nargs="*", default=None, help="the config's task list (onehot / learnable)"
+    )
     p.add_argument("--out", required=True)
     cli.add_dataclass_args(p, ConditionConfig)
     a = p.parse_args(argv)
     cli.setup_logging()
-    cond = encode(a.condition, load_task_file(a.task_file), a.tasks, cli.dataclass_from_args(ConditionConfig, a))
+    cond = encode(
+        a.condition,
+        load_task_file(a.task_file),
+        a.tasks,
+        cli.dataclass_from_args(ConditionConfig, a),
+    )
     cond.save(a.out)
-    log.info("%s %s: %d-d embedding from %s", cond.task, cond.name, cond.embedding.numel(), cond.encoder)
+    log.info(
+        "%s %s: %d-d embedding from %s", cond.task, cond.name, cond.embedding.numel(), cond.encoder
+    )
 
 
 if __name__ == "__main__":

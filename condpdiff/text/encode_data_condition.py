@@ -51,7 +51,9 @@ def draw_examples(train: Examples, n: int, seed: int) -> list[int]:
     return random.Random(seed).sample(range(len(train)), min(n, len(train)))
 
 
-def encode(task: Task, train: Examples, cfg: DataConditionConfig, name: str = "sentence-data") -> Condition:
+def encode(
+    task: Task, train: Examples, cfg: DataConditionConfig, name: str = "sentence-data"
+) -> Condition:
     if name not in DATA_CONDITIONS:
         raise ValueError(f"unknown data condition {name!r}: expected one of {DATA_CONDITIONS}")
     idx = draw_examples(train, cfg.examples, cfg.seed)
@@ -63,10 +65,16 @@ def encode(task: Task, train: Examples, cfg: DataConditionConfig, name: str = "s
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task-file", required=True, help="task JSON written by condpdiff.text.write_task")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--task-file", required=True, help="task JSON written by condpdiff.text.write_task"
+    )
     p.add_argument("--data-source", choices=["local", "hub"], required=True)
-    p.add_argument("--glue-dir", default=None, help="folder in the classic GLUE layout (data-source local)")
+    p.add_argument(
+        "--glue-dir", default=None, help="folder in the classic GLUE layout (data-source local)"
+    )
     p.add_argument("--condition", default="sentence-data", choices=DATA_CONDITIONS)
     p.add_argument("--out", required=True, help="condition file (.safetensors)")
     cli.add_dataclass_args(p, DataConditionConfig)
@@ -76,7 +84,13 @@ def main(argv=None) -> None:
     train = load_split(task, "train", a.data_source, a.glue_dir)
     cond = encode(task, train, cli.dataclass_from_args(DataConditionConfig, a), a.condition)
     cond.save(a.out)
-    log.info("%s %s: %s item embeddings from %s", cond.task, cond.name, tuple(cond.embedding.shape), cond.encoder)
+    log.info(
+        "%s %s: %s item embeddings from %s",
+        cond.task,
+        cond.name,
+        tuple(cond.embedding.shape),
+        cond.encoder,
+    )
 
 
 if __name__ == "__main__":

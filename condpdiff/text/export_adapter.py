@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import logging
 
+from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.artifacts import HARVEST_KINDS, load_json
+from condpdiff.pipeline.names import HEADS
 from condpdiff.text import backbone as bb
 from condpdiff.text.args import add_backbone_task_args
+from condpdiff.text.score import last_checkpoint_head, same_file
+from condpdiff.text.tasks import load_task_file
 from condpdiff.util import cli
 from condpdiff.util.atomic import atomic_dir, write_json
-from condpdiff.params.paramfile import ParamSet
-from condpdiff.pipeline.artifacts import load_json
-from condpdiff.pipeline.names import HEADS
-from condpdiff.text.score import last_checkpoint_head
-from condpdiff.text.tasks import load_task_file
 
 log = logging.getLogger("condpdiff.text.export_adapter")
 
@@ -55,7 +55,9 @@ def export(
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_backbone_task_args(p)
     p.add_argument("--params", required=True, help="parameter file (e.g. the candidates)")
     p.add_argument("--cell", default=None, help="generated.json: its selected_row is written")
@@ -68,14 +70,27 @@ def main(argv=None) -> None:
     cli.setup_logging()
     if (a.cell is None) == (a.row is None):
         p.error("give exactly one of --cell and --row")
-    cell = load_json(a.cell, "generated cell", keys=("selected_row",)) if a.cell else {}
-    row = int(cell["selected_row"]) if a.cell else a.row
     task = load_task_file(a.task_file)
-    pset = ParamSet.load(a.params)
+    cell = {}
+    if a.cell:
+        cell = load_json(
+            a.cell, "generated cell", keys=("selected_row",), expect={"task": task.name}
+        )
+        same_file(a.cell, cell.get("params_file"), a.params, "its params_file")
+    row = int(cell["selected_row"]) if a.cell else a.row
+    want = {"task": task.name, "rank": a.rank}
+    pset = ParamSet.load(a.params, want, "condpdiff.text.export_adapter")
+    if not 0 <= row < pset.n:
+        raise SystemExit(
+            f"{a.cell or '--row'}: row {row} is not a row of {a.params} ({pset.n} rows)"
+        )
     if a.head == "last_checkpoint":
         if not a.harvest:
             p.error("--head last_checkpoint needs --harvest")
-        head = last_checkpoint_head(ParamSet.load(a.harvest))
+        harvest = ParamSet.load(
+            a.harvest, {**want, "kind": HARVEST_KINDS}, "condpdiff.text.export_adapter (--harvest)"
+        )
+        head = last_checkpoint_head(harvest)
     else:
         head = pset.head_state_dict(row)
     info = {

@@ -12,21 +12,20 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import torch
 from tqdm import tqdm
 
-from condpdiff.text import backbone as bb
-from condpdiff.text.args import add_backbone_task_args
-from condpdiff.util import cli
-from condpdiff.util.precision import autocast_dtype
-from condpdiff.text import data
-from condpdiff.text import inference as evaluation
-from condpdiff.util.atomic import write_json
 from condpdiff.params.paramfile import ParamSet, flatten, layout_of
 from condpdiff.pipeline.artifacts import NonFiniteError
+from condpdiff.text import backbone as bb
+from condpdiff.text import data
+from condpdiff.text import inference as evaluation
+from condpdiff.text.args import add_backbone_task_args
 from condpdiff.text.tasks import Task, load_task_file
+from condpdiff.util import cli
+from condpdiff.util.atomic import write_json
+from condpdiff.util.precision import autocast_dtype
 
 log = logging.getLogger("condpdiff.text.finetune_lora")
 
@@ -35,7 +34,7 @@ log = logging.getLogger("condpdiff.text.finetune_lora")
 class FinetuneConfig:
     epochs: int = 20
     lr: float = 1e-4
-    head_lr: Optional[float] = None  # the fresh task head's lr; None = lr (the paper's single lr)
+    head_lr: float | None = None  # the fresh task head's lr; None = lr (the paper's single lr)
     warmup_ratio: float = 0.1
     weight_decay: float = 0.1
     lora_dropout: float = 0.1
@@ -43,11 +42,15 @@ class FinetuneConfig:
     max_length: int = 128
     seed: int = 42
     harvest_last: int = 150
-    max_train_examples: Optional[int] = None
-    max_dev_examples: Optional[int] = None
-    mixed_precision: str = "auto"  # auto (bf16 on a GPU or a CPU that has it, see util.precision) | no | fp16 | bf16
+    max_train_examples: int | None = None
+    max_dev_examples: int | None = None
+    mixed_precision: str = (
+        "auto"  # auto (bf16 on a GPU or a CPU that has it, see util.precision) | no | fp16 | bf16
+    )
     eval_batch_size: int = 128
-    group_by_length: bool = False  # batches of similar length (transformers' length-grouped order): less padding
+    group_by_length: bool = (
+        False  # batches of similar length (transformers' length-grouped order): less padding
+    )
 
 
 def finetune(
@@ -153,7 +156,9 @@ def finetune(
     if dev is not None:
         enc_dev = evaluation.encode(tokenizer, dev, cfg.max_length)
         summary["n_dev"] = len(dev)
-        summary["dev_last_checkpoint"] = evaluation.evaluate(model, tokenizer, enc_dev, task, cfg.eval_batch_size, amp)
+        summary["dev_last_checkpoint"] = evaluation.evaluate(
+            model, tokenizer, enc_dev, task, cfg.eval_batch_size, amp
+        )
     pset = ParamSet(
         params=params,
         layout=layout,
@@ -173,7 +178,9 @@ def finetune(
     return pset, summary
 
 
-def epoch_order(enc_train: evaluation.Encoded, cfg: FinetuneConfig, gen: torch.Generator) -> list[int]:
+def epoch_order(
+    enc_train: evaluation.Encoded, cfg: FinetuneConfig, gen: torch.Generator
+) -> list[int]:
     """One epoch's example order: a seeded permutation, or with ``group_by_length`` the order of
     transformers' ``LengthGroupedSampler`` (a permutation cut into mega-batches of up to 50
     batches, each sorted by length), so a batch pads to a length close to its members' own."""
@@ -194,12 +201,18 @@ def param_groups(model, cfg: FinetuneConfig) -> list[dict]:
     """
     groups = []
     for is_head in (False, True):
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad and ("lora_" not in n) == is_head]
+        named = [
+            (n, p)
+            for n, p in model.named_parameters()
+            if p.requires_grad and ("lora_" not in n) == is_head
+        ]
         lr = cfg.head_lr if is_head and cfg.head_lr is not None else cfg.lr
         for decay in (True, False):
             params = [p for _, p in named if (p.ndim >= 2) == decay]
             if params:
-                groups.append({"params": params, "weight_decay": cfg.weight_decay if decay else 0.0, "lr": lr})
+                groups.append(
+                    {"params": params, "weight_decay": cfg.weight_decay if decay else 0.0, "lr": lr}
+                )
     return groups
 
 
@@ -208,17 +221,31 @@ def main(argv=None) -> None:
     add_backbone_task_args(p)
     p.add_argument("--backbone", default="", help="backbone key (recorded in the file)")
     p.add_argument("--out", required=True, help="harvest parameter file (.safetensors)")
-    p.add_argument("--summary", required=True, help="JSON summary: K, dev score of the last checkpoint, time")
+    p.add_argument(
+        "--summary", required=True, help="JSON summary: K, dev score of the last checkpoint, time"
+    )
     cli.add_dataclass_args(p, FinetuneConfig)
     a = p.parse_args(argv)
     cli.setup_logging()
     cfg = cli.dataclass_from_args(FinetuneConfig, a)
     task = load_task_file(a.task_file)
-    train = data.cap(data.load_split(task, "train", a.data_source, a.glue_dir), cfg.max_train_examples, cfg.seed)
-    dev = data.cap(data.load_split(task, "dev", a.data_source, a.glue_dir), cfg.max_dev_examples, cfg.seed)
+    train = data.cap(
+        data.load_split(task, "train", a.data_source, a.glue_dir), cfg.max_train_examples, cfg.seed
+    )
+    dev = data.cap(
+        data.load_split(task, "dev", a.data_source, a.glue_dir), cfg.max_dev_examples, cfg.seed
+    )
     log.info("task %s: %d train / %d dev examples", task.name, len(train), len(dev))
     pset, summary = finetune(
-        a.model, task, train, dev, a.rank, a.alpha, a.target_modules, cfg, info={"backbone": a.backbone}
+        a.model,
+        task,
+        train,
+        dev,
+        a.rank,
+        a.alpha,
+        a.target_modules,
+        cfg,
+        info={"backbone": a.backbone},
     )
     pset.save(a.out)
     write_json(a.summary, summary)

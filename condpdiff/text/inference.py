@@ -48,7 +48,12 @@ def pad_batches(tokenizer, encoded: Encoded, batch_size: int, device) -> list[di
 
 @torch.no_grad()
 def predict(
-    model, tokenizer, encoded: Encoded, batch_size: int = 128, autocast_dtype=None, padded: list | None = None
+    model,
+    tokenizer,
+    encoded: Encoded,
+    batch_size: int = 128,
+    autocast_dtype=None,
+    padded: list | None = None,
 ) -> np.ndarray:
     """Logits for every example, in the split's original order (`padded`: batches from `pad_batches`)."""
     model.eval()
@@ -65,7 +70,13 @@ def predict(
 
 
 def evaluate(
-    model, tokenizer, encoded: Encoded, task: Task, batch_size: int = 128, autocast_dtype=None, padded=None
+    model,
+    tokenizer,
+    encoded: Encoded,
+    task: Task,
+    batch_size: int = 128,
+    autocast_dtype=None,
+    padded=None,
 ) -> dict:
     logits = predict(model, tokenizer, encoded, batch_size, autocast_dtype, padded)
     labels = encoded.labels  # already in the split's original order, like the logits

@@ -16,13 +16,32 @@ from condpdiff.util.atomic import write_text
 
 POSITIVE = ["good", "great", "lovely", "brilliant", "happy", "superb", "warm", "fine"]
 NEGATIVE = ["bad", "awful", "dull", "boring", "sad", "poor", "cold", "weak"]
-NEUTRAL = ["the", "film", "story", "actor", "scene", "plot", "music", "ending", "was", "and", "very", "quite"]
+NEUTRAL = [
+    "the",
+    "film",
+    "story",
+    "actor",
+    "scene",
+    "plot",
+    "music",
+    "ending",
+    "was",
+    "and",
+    "very",
+    "quite",
+]
 TOPICS = {
     "animals": ["cat", "dog", "horse", "bird", "fish", "cow", "sheep", "goat"],
     "food": ["bread", "apple", "cheese", "rice", "soup", "cake", "pear", "milk"],
     "city": ["street", "bus", "tower", "bridge", "park", "shop", "train", "road"],
 }
-VOCABULARY = POSITIVE + NEGATIVE + NEUTRAL + [w for ws in TOPICS.values() for w in ws] + ["sentence", "label"]
+VOCABULARY = (
+    POSITIVE
+    + NEGATIVE
+    + NEUTRAL
+    + [w for ws in TOPICS.values() for w in ws]
+    + ["sentence", "label"]
+)
 
 
 def _sentiment(rng: random.Random) -> tuple[list[str], str]:
@@ -76,7 +95,9 @@ def write_kind(out_dir: Path, kind: str, sizes: dict[str, int], seed: int) -> No
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--kind", required=True, choices=sorted(KINDS))
-    p.add_argument("--out-dir", required=True, help="GLUE-layout root; writes <out-dir>/<kind>/{train,dev}.tsv")
+    p.add_argument(
+        "--out-dir", required=True, help="GLUE-layout root; writes <out-dir>/<kind>/{train,dev}.tsv"
+    )
     p.add_argument("--train-size", type=int, default=256)
     p.add_argument("--dev-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)

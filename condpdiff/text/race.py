@@ -5,7 +5,8 @@ Every candidate is scored on the first `first` selection examples, the better ha
 the prefix doubles, ... (``util.ranking.successive_halving``). Predictions are cached per
 candidate, so a longer prefix runs only the new examples, and every score computed is kept in
 the score cache (``race.rounds``): a full-split selection can be recomputed from the same
-candidates with ``selection_race: 0``.
+candidates with ``selection_race: 0``. A NaN score stops the race with an error naming the
+candidate and the prefix (``util.ranking.NaNScoreError``): it is never raced past.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from condpdiff.text import inference, metrics
 from condpdiff.util.ranking import successive_halving
 
 
-def race(scorer, pset: ParamSet, head: dict | None, first: int) -> tuple[list[dict], dict]:
-    """Race the rows of `pset` on ``scorer``'s selection split.
+def race(
+    scorer, pset: ParamSet, head: dict | None, first: int, where: str = "candidates"
+) -> tuple[list[dict], dict]:
+    """Race the rows of `pset` on ``scorer``'s selection split (`where` names them in errors).
 
     Returns one metrics dict per row (on the longest prefix that row was scored on, with its
     ``n_examples``) and the race record (first slice, rounds, winner, example evaluations).
@@ -33,17 +36,27 @@ def race(scorer, pset: ParamSet, head: dict | None, first: int) -> tuple[list[di
 
     def chunk(a: int, b: int):
         if (a, b) not in chunks:
-            enc = inference.encode(scorer.tokenizer, examples.subset(range(a, b)), scorer.cfg.max_length)
-            padded = inference.pad_batches(scorer.tokenizer, enc, scorer.cfg.batch_size, scorer.device)
+            enc = inference.encode(
+                scorer.tokenizer, examples.subset(range(a, b)), scorer.cfg.max_length
+            )
+            padded = inference.pad_batches(
+                scorer.tokenizer, enc, scorer.cfg.batch_size, scorer.device
+            )
             chunks[(a, b)] = (enc, padded)
         return chunks[(a, b)]
 
     def score(i: int, b: int) -> float:
         a = scored.get(i, 0)
         if b > a:
-            bb.load_weights(scorer.model, pset.lora_state_dict(i), head if head is not None else pset.head_state_dict(i))
+            bb.load_weights(
+                scorer.model,
+                pset.lora_state_dict(i),
+                head if head is not None else pset.head_state_dict(i),
+            )
             enc, padded = chunk(a, b)
-            out = inference.predict(scorer.model, scorer.tokenizer, enc, scorer.cfg.batch_size, scorer.amp, padded)
+            out = inference.predict(
+                scorer.model, scorer.tokenizer, enc, scorer.cfg.batch_size, scorer.amp, padded
+            )
             logits.setdefault(i, []).append(out)
             scored[i] = b
         preds = metrics.predictions_from_logits(np.concatenate(logits[i])[:b], task.is_regression)
@@ -51,7 +64,7 @@ def race(scorer, pset: ParamSet, head: dict | None, first: int) -> tuple[list[di
         return results[i]["score"]
 
     winner, rounds = successive_halving(
-        pset.n, len(examples), first, score, metrics.HIGHER_IS_BETTER[task.metric]
+        pset.n, len(examples), first, score, metrics.HIGHER_IS_BETTER[task.metric], what=where
     )
     record = {
         "first": first,

@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class TsvLayout:
-    """How to read a task's tsv files: header or not, column names or indices."""
+    """How to read a task's tsv files: header or not, column names or indices.
+
+    ``columns``, where given, is every column of the file in order (names; for a file without a
+    header, their count is what is checked): a header with other columns is refused. Left out,
+    a file may carry columns the task does not read (GLUE's ids, STS-B's genre and source).
+    """
 
     header: bool = True
     text_columns: tuple = ("sentence",)  # names (header) or integer indices (no header)
     label_column: str | int = "label"
     label_map: dict | None = None  # raw label string -> int; None = numeric labels
+    columns: tuple | None = None  # every column, exhaustively; None = extra columns allowed
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,10 @@ class Task:
             return head
         if variant != "twoshot":
             raise ValueError(f"condition text variant must be 'desc' or 'twoshot', got {variant!r}")
-        shots = " ".join(f"Example {i + 1}: {text} Label: {label}." for i, (text, label) in enumerate(self.examples))
+        shots = " ".join(
+            f"Example {i + 1}: {text} Label: {label}."
+            for i, (text, label) in enumerate(self.examples)
+        )
         return f"{head} {shots}".strip()
 
 
@@ -62,11 +71,14 @@ GLUE_TASKS: dict[str, Task] = {
         description="Decide whether the sentiment of a single movie-review sentence is positive or negative.",
         examples=(
             ("Sentence: a gorgeous, witty, seductive movie.", "Positive"),
-            ("Sentence: the plot is nothing but boilerplate cliches from start to finish.", "Negative"),
+            (
+                "Sentence: the plot is nothing but boilerplate cliches from start to finish.",
+                "Negative",
+            ),
         ),
         glue_dir="SST-2",
         tsv=TsvLayout(text_columns=("sentence",), label_column="label"),
-        hub_path="glue",
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="sst2",
         hub_text_columns=("sentence",),
     ),
@@ -76,12 +88,20 @@ GLUE_TASKS: dict[str, Task] = {
         metric="accuracy",
         description="Decide whether the first text entails the second (recognising textual entailment).",
         examples=(
-            ("Premise: A man is playing a guitar on stage. Hypothesis: A man is performing music.", "Entailment"),
-            ("Premise: The shop closed in 1998. Hypothesis: The shop is still open today.", "Not entailment"),
+            (
+                "Premise: A man is playing a guitar on stage. Hypothesis: A man is performing music.",
+                "Entailment",
+            ),
+            (
+                "Premise: The shop closed in 1998. Hypothesis: The shop is still open today.",
+                "Not entailment",
+            ),
         ),
         glue_dir="RTE",
-        tsv=TsvLayout(text_columns=("sentence1", "sentence2"), label_column="label", label_map=_ENTAIL),
-        hub_path="glue",
+        tsv=TsvLayout(
+            text_columns=("sentence1", "sentence2"), label_column="label", label_map=_ENTAIL
+        ),
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="rte",
         hub_text_columns=("sentence1", "sentence2"),
     ),
@@ -91,12 +111,18 @@ GLUE_TASKS: dict[str, Task] = {
         metric="f1",
         description="Decide whether two news sentences are paraphrases of each other.",
         examples=(
-            ("Sentence 1: The company posted a profit of $2 billion. Sentence 2: It earned $2 billion.", "Paraphrase"),
-            ("Sentence 1: Rain is expected on Monday. Sentence 2: The team won its final match.", "Not paraphrase"),
+            (
+                "Sentence 1: The company posted a profit of $2 billion. Sentence 2: It earned $2 billion.",
+                "Paraphrase",
+            ),
+            (
+                "Sentence 1: Rain is expected on Monday. Sentence 2: The team won its final match.",
+                "Not paraphrase",
+            ),
         ),
         glue_dir="MRPC",
         tsv=TsvLayout(text_columns=("#1 String", "#2 String"), label_column="Quality"),
-        hub_path="glue",
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="mrpc",
         hub_text_columns=("sentence1", "sentence2"),
     ),
@@ -110,8 +136,13 @@ GLUE_TASKS: dict[str, Task] = {
             ("Sentence: The more books I read the more I the smarter.", "Unacceptable"),
         ),
         glue_dir="CoLA",
-        tsv=TsvLayout(header=False, text_columns=(3,), label_column=1),
-        hub_path="glue",
+        tsv=TsvLayout(
+            header=False,
+            text_columns=(3,),
+            label_column=1,
+            columns=("source", "label", "original_label", "sentence"),
+        ),
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="cola",
         hub_text_columns=("sentence",),
     ),
@@ -121,12 +152,20 @@ GLUE_TASKS: dict[str, Task] = {
         metric="accuracy",
         description="Decide whether a sentence contains the answer to a question.",
         examples=(
-            ("Question: Where is the Eiffel Tower? Sentence: The Eiffel Tower stands in Paris.", "Entailment"),
-            ("Question: Who wrote Hamlet? Sentence: Hamlet is often performed in London.", "Not entailment"),
+            (
+                "Question: Where is the Eiffel Tower? Sentence: The Eiffel Tower stands in Paris.",
+                "Entailment",
+            ),
+            (
+                "Question: Who wrote Hamlet? Sentence: Hamlet is often performed in London.",
+                "Not entailment",
+            ),
         ),
         glue_dir="QNLI",
-        tsv=TsvLayout(text_columns=("question", "sentence"), label_column="label", label_map=_ENTAIL),
-        hub_path="glue",
+        tsv=TsvLayout(
+            text_columns=("question", "sentence"), label_column="label", label_map=_ENTAIL
+        ),
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="qnli",
         hub_text_columns=("question", "sentence"),
     ),
@@ -137,11 +176,14 @@ GLUE_TASKS: dict[str, Task] = {
         description="Rate how similar in meaning two sentences are, from 0 (unrelated) to 5 (equivalent).",
         examples=(
             ("Sentence 1: A plane is taking off. Sentence 2: An air plane is taking off.", "5.0"),
-            ("Sentence 1: A woman is slicing an onion. Sentence 2: A man is playing a flute.", "0.0"),
+            (
+                "Sentence 1: A woman is slicing an onion. Sentence 2: A man is playing a flute.",
+                "0.0",
+            ),
         ),
         glue_dir="STS-B",
         tsv=TsvLayout(text_columns=("sentence1", "sentence2"), label_column="score"),
-        hub_path="glue",
+        hub_path="nyu-mll/glue",  # the bare "glue" redirect is gone (404)
         hub_name="stsb",
         hub_text_columns=("sentence1", "sentence2"),
     ),
@@ -156,6 +198,7 @@ def task_from_config(name: str, spec: dict) -> Task:
         text_columns=tuple(tsv.get("text_columns", ("sentence",))),
         label_column=tsv.get("label_column", "label"),
         label_map=tsv.get("label_map"),
+        columns=tuple(tsv["columns"]) if tsv.get("columns") is not None else None,
     )
     hub = spec.get("hub", {})
     return Task(
@@ -182,7 +225,9 @@ def get_task(name: str, config: dict | None = None) -> Task:
     if name in GLUE_TASKS:
         return GLUE_TASKS[name]
     known = sorted(set(GLUE_TASKS) | set(custom))
-    raise KeyError(f"unknown task {name!r}: known tasks are {known} (add it under 'custom_tasks' in the config)")
+    raise KeyError(
+        f"unknown task {name!r}: known tasks are {known} (add it under 'custom_tasks' in the config)"
+    )
 
 
 def task_to_dict(task: Task) -> dict:
@@ -196,6 +241,8 @@ def task_from_dict(d: dict) -> Task:
     d = dict(d)
     tsv = dict(d.pop("tsv"))
     tsv["text_columns"] = tuple(tsv["text_columns"])
+    if tsv.get("columns") is not None:
+        tsv["columns"] = tuple(tsv["columns"])
     d["examples"] = tuple(tuple(e) for e in d.get("examples", ()))
     d["hub_text_columns"] = tuple(d.get("hub_text_columns", ()))
     return Task(tsv=TsvLayout(**tsv), **d)
@@ -209,4 +256,6 @@ def load_task_file(path) -> Task:
     try:
         return task_from_dict(data)
     except TypeError as e:
-        raise artifact_error(path, "task file with unknown fields", "the fields of condpdiff.text.tasks.Task", str(e)) from None
+        raise artifact_error(
+            path, "task file with unknown fields", "the fields of condpdiff.text.tasks.Task", str(e)
+        ) from None

@@ -10,14 +10,16 @@ import argparse
 
 import yaml
 
-from condpdiff.util.atomic import write_json
 from condpdiff.text.tasks import get_task, task_to_dict
+from condpdiff.util.atomic import write_json
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--task", required=True, help="task key, e.g. sst2")
-    p.add_argument("--custom-tasks", default="{}", help="YAML/JSON mapping of custom task definitions")
+    p.add_argument(
+        "--custom-tasks", default="{}", help="YAML/JSON mapping of custom task definitions"
+    )
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     custom = yaml.safe_load(a.custom_tasks) or {}

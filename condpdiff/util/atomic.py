@@ -6,8 +6,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -40,7 +41,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 METADATA_KEY = "condpdiff"
 
 
-def save_safetensors(path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None) -> None:
+def save_safetensors(
+    path: str | os.PathLike, tensors: dict, metadata: dict[str, str] | None = None
+) -> None:
     """safetensors.torch.save_file through a temp file (contiguous CPU copies of every tensor).
 
     `metadata` is stored as one sorted JSON string under ``METADATA_KEY`` (byte-identical files

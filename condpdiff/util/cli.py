@@ -24,7 +24,10 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls, prefix: str = "") -
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         origin, args = typing.get_origin(hint), typing.get_args(hint)
-        optional = origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and type(None) in args
+        optional = (
+            origin in (typing.Union, getattr(__import__("types"), "UnionType", None))
+            and type(None) in args
+        )
         if optional:
             hint = next(a for a in args if a is not type(None))
             origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -59,5 +62,8 @@ def dataclass_from_args(cls, ns: argparse.Namespace, prefix: str = ""):
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
-
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )

@@ -14,7 +14,10 @@ MODES = ("auto", "no", "fp16", "bf16")
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU runs bf16 natively (torch's own detection of AVX512-BF16 / AMX)."""
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    checks = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
     return any(check() for check in checks if check is not None)
 
 

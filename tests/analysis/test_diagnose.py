@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,17 +23,31 @@ def put(path, obj):
 
 def write_caches(R: str, higher_is_better: bool = True) -> None:
     # every candidate's dev score sits beside the cell's sel*/ folder (scoring.dev_all_candidates: true)
-    cand = str(Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json")
-    put(cand, {"higher_is_better": higher_is_better, "scores": {"dev": [{"score": d} for d in (70, 90, 80)]}})
+    cand = str(
+        Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json"
+    )
+    put(
+        cand,
+        {
+            "higher_is_better": higher_is_better,
+            "scores": {"dev": [{"score": d} for d in (70, 90, 80)]},
+        },
+    )
     sel = f"{R}/sel.json"
-    put(sel, {"higher_is_better": higher_is_better, "scores": {"selection": [{"score": s} for s in (1, 3, 2)]}})
+    put(
+        sel,
+        {
+            "higher_is_better": higher_is_better,
+            "scores": {"selection": [{"score": s} for s in (1, 3, 2)]},
+        },
+    )
     ck = f"{R}/ck.json"
     # 4 checkpoints at steps 10..13; n=3 keeps steps 11..13
     put(ck, {"higher_is_better": higher_is_better, "steps": [10, 11, 12, 13],
              "scores": {"dev": [{"score": d} for d in (99, 60, 70, 80)]}})  # fmt: skip
     put(
         cell_path(R, "generated", "b", 1, "t", SETTING),
-        {"score": 90.0, "scores_file": cand, "selection_file": sel, "selection_examples": 5}
+        {"score": 90.0, "scores_file": cand, "selection_file": sel, "selection_examples": 5},
     )
     put(
         cell_path(R, "original", "b", 1, "t", SETTING),
@@ -47,8 +60,14 @@ def test_diagnosis_of_one_task(tmp_path):
     write_caches(R)
     df = diagnose.diagnose(R, "b", 1, ["t"], SETTING).set_index("task")
     row = df.loc["t"]
-    assert row["cand_mean"] == pytest.approx(80.0) and row["cand_best (dev-picked)"] == 90 and row["cand_min"] == 70
-    assert row["ckpt_mean"] == pytest.approx(70.0) and row["ckpt_min"] == 60  # step 10 (99) is outside n=3
+    assert (
+        row["cand_mean"] == pytest.approx(80.0)
+        and row["cand_best (dev-picked)"] == 90
+        and row["cand_min"] == 70
+    )
+    assert (
+        row["ckpt_mean"] == pytest.approx(70.0) and row["ckpt_min"] == 60
+    )  # step 10 (99) is outside n=3
     assert row["rho(sel, dev)"] == pytest.approx(1.0) and row["distinct_sel"] == 3
     assert df.loc["avg", "generated"] == pytest.approx(90.0)
 
@@ -61,7 +80,9 @@ def test_best_candidate_honours_a_lower_is_better_metric(tmp_path):
 
 def test_vary_shows_generated_and_candidates_mean_and_not_run(tmp_path):
     write_caches(str(tmp_path))  # the cells of SETTING (condition onehot)
-    df = diagnose.vary(str(tmp_path), "b", 1, ["t"], SETTING, "condition", ["onehot", "learnable"]).set_index("condition")
+    df = diagnose.vary(
+        str(tmp_path), "b", 1, ["t"], SETTING, "condition", ["onehot", "learnable"]
+    ).set_index("condition")
     assert df.loc["onehot", "t"] == "90.0 (80.0)" and df.loc["onehot", "avg"] == "90.0 (80.0)"
     assert df.loc["learnable", "t"] == "not run" and df.loc["learnable", "avg"] == "-"
 
@@ -88,6 +109,8 @@ def test_cli_needs_the_whole_selection_split(tmp_path, capsys):
 def test_diagnosis_needs_every_candidates_dev_score(tmp_path):
     R = str(tmp_path)
     write_caches(R)
-    (Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json").unlink()
+    (
+        Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json"
+    ).unlink()
     with pytest.raises(SystemExit, match="scoring.dev_all_candidates: true"):
         diagnose.diagnose(R, "b", 1, ["t"], SETTING)

@@ -16,7 +16,12 @@ from condpdiff.pipeline.targets import cell_path
 
 SETTING = {"n": 2, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
            "selection": "sel5-seed0"}  # fmt: skip
-W = {"backbone": "b", "rank": 1, "task": "t", **{k: v for k, v in SETTING.items() if k != "selection"}}
+W = {
+    "backbone": "b",
+    "rank": 1,
+    "task": "t",
+    **{k: v for k, v in SETTING.items() if k != "selection"},
+}
 LAYOUT = [("w", (2,))]
 
 
@@ -28,7 +33,9 @@ def put(path, obj):
 def save(path, rows):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     p = torch.tensor(rows, dtype=torch.float32)
-    ParamSet(params=p, layout=LAYOUT, steps=torch.arange(len(rows)), loss=torch.zeros(len(rows))).save(path)
+    ParamSet(
+        params=p, layout=LAYOUT, steps=torch.arange(len(rows)), loss=torch.zeros(len(rows))
+    ).save(path)
 
 
 def write_cells(R: str, candidates, report: dict | None = None) -> None:
@@ -67,9 +74,13 @@ def test_missing_report_leaves_ae_blank_and_missing_cell_is_named(tmp_path):
 def test_mismatched_widths_are_an_error(tmp_path):
     R = str(tmp_path)
     write_cells(R, [[10.0, 0.5]])
-    gen = json.loads(Path(cell_path(R, "generated", "b", 1, "t", SETTING)).read_text())["params_file"]
+    gen = json.loads(Path(cell_path(R, "generated", "b", 1, "t", SETTING)).read_text())[
+        "params_file"
+    ]
     Path(gen).unlink()
-    ParamSet(params=torch.zeros(1, 3), layout=[("w", (3,))], steps=torch.arange(1), loss=torch.zeros(1)).save(gen)
+    ParamSet(
+        params=torch.zeros(1, 3), layout=[("w", (3,))], steps=torch.arange(1), loss=torch.zeros(1)
+    ).save(gen)
     with pytest.raises(SystemExit, match="3 parameters per row"):
         param_spread.spread_table(R, "b", 1, ["t"], SETTING)
 
@@ -78,9 +89,31 @@ def test_cli_prints_one_block_per_value(tmp_path, capsys):
     R = str(tmp_path)
     write_cells(R, [[10.0, 0.5]])
     param_spread.main(
-        ["--results", R, "--backbone", "b", "--rank", "1", "--n", "2", "--condition", "onehot", "--sampler", "ddim20",
-         "--selection-examples", "5", "--selection-seed", "0", "--selection-from", "train", "--tasks", "t",
-         "--vary", "norm", "task"]
+        [
+            "--results",
+            R,
+            "--backbone",
+            "b",
+            "--rank",
+            "1",
+            "--n",
+            "2",
+            "--condition",
+            "onehot",
+            "--sampler",
+            "ddim20",
+            "--selection-examples",
+            "5",
+            "--selection-seed",
+            "0",
+            "--selection-from",
+            "train",
+            "--tasks",
+            "t",
+            "--vary",
+            "norm",
+            "task",
+        ]
     )
     out = capsys.readouterr().out
     assert "norm = task" in out and "cand/spread" in out and "0.5" in out

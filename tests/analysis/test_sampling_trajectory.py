@@ -27,7 +27,9 @@ def tiny_diffusion(seed: int = 0, cond_dim: int = 3) -> LatentDiffusion:
     torch.manual_seed(seed)
     net = UNet1D(DenoiserConfig(channels=(4, 8), emb_dim=8, bottom_hidden=8), 2, 8, cond_dim)
     g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # every weight random (the output layer starts at zero: eps = 0, a still x0)
+    with (
+        torch.no_grad()
+    ):  # every weight random (the output layer starts at zero: eps = 0, a still x0)
         for p in net.parameters():
             p.copy_(0.3 * torch.randn(p.shape, generator=g))
     return LatentDiffusion(net, NoiseConfig(), shift=0.1, scale=2.0).eval()
@@ -43,18 +45,27 @@ def test_schedule_points_are_even_and_include_both_ends():
         schedule_points(5, 7)
 
 
-@pytest.mark.parametrize("sampler, guidance, eta", [("ddim8", 1.0, 0.0), ("ddim8", 2.0, 0.5), ("ddpm12", 1.0, 0.0)])
+@pytest.mark.parametrize(
+    "sampler, guidance, eta", [("ddim8", 1.0, 0.0), ("ddim8", 2.0, 0.5), ("ddpm12", 1.0, 0.0)]
+)
 def test_states_loop_is_the_sampler_and_its_last_x0_is_the_sample(sampler, guidance, eta):
     torch.set_num_threads(1)
     model = tiny_diffusion()
     cond = torch.randn(4, 3, generator=torch.Generator().manual_seed(1))
     expected = sample(model, cond, sampler, torch.Generator().manual_seed(7), guidance, eta)
     steps = int(sampler[4:])
-    got, states, timesteps = sample_with_states(model, cond, sampler, torch.Generator().manual_seed(7), guidance, eta,
-                                                keep={0, steps - 1})
+    got, states, timesteps = sample_with_states(
+        model, cond, sampler, torch.Generator().manual_seed(7), guidance, eta, keep={0, steps - 1}
+    )
     assert torch.equal(got, expected)  # bit for bit: the same noise draws in the same order
-    assert sorted(states) == [0, steps - 1] and len(timesteps) == steps and timesteps[0] > timesteps[-1]
-    assert torch.allclose(states[steps - 1], expected, atol=1e-4)  # the final step's x0 prediction is the sample
+    assert (
+        sorted(states) == [0, steps - 1]
+        and len(timesteps) == steps
+        and timesteps[0] > timesteps[-1]
+    )
+    assert torch.allclose(
+        states[steps - 1], expected, atol=1e-4
+    )  # the final step's x0 prediction is the sample
     assert not torch.allclose(states[0], expected, atol=1e-2)  # the first one is not
 
 
@@ -63,8 +74,12 @@ def test_first_state_is_the_x0_prediction_from_the_initial_noise():
 
     model = tiny_diffusion(seed=2)
     cond = torch.randn(3, 3, generator=torch.Generator().manual_seed(1))
-    _, states, timesteps = sample_with_states(model, cond, "ddim5", torch.Generator().manual_seed(4), keep={0})
-    u = torch.randn((3, 2, 8), generator=torch.Generator().manual_seed(4))  # the sampler's first draw
+    _, states, timesteps = sample_with_states(
+        model, cond, "ddim5", torch.Generator().manual_seed(4), keep={0}
+    )
+    u = torch.randn(
+        (3, 2, 8), generator=torch.Generator().manual_seed(4)
+    )  # the sampler's first draw
     t = torch.full((3,), timesteps[0])
     a = make_scheduler(model.noise, "ddim").alphas_cumprod[timesteps[0]]
     x0 = (u - (1 - a).sqrt() * model.net(u, t, cond)) / a.sqrt()
@@ -92,24 +107,101 @@ def write_setting(tmp_path):
     save_model(tmp_path / "diff", tiny_diffusion(), "diffusion")
     for t, h, c in zip(TASKS, harvests, conds):
         cands.append(str(tmp_path / f"{t}.cand.safetensors"))
-        sample_candidates.main(["--diffusion", str(tmp_path / "diff"), "--autoencoder", str(tmp_path / "ae"),
-                                "--stats", stats, "--harvest", h, "--condition", c, "--task", t, "--sampler", "ddim6",
-                                "--num-candidates", "4", "--seed", "3", "--threads", "1", "--device", "cpu",
-                                "--out", cands[-1]])
+        sample_candidates.main(
+            [
+                "--diffusion",
+                str(tmp_path / "diff"),
+                "--autoencoder",
+                str(tmp_path / "ae"),
+                "--stats",
+                stats,
+                "--harvest",
+                h,
+                "--condition",
+                c,
+                "--task",
+                t,
+                "--sampler",
+                "ddim6",
+                "--num-candidates",
+                "4",
+                "--seed",
+                "3",
+                "--threads",
+                "1",
+                "--device",
+                "cpu",
+                "--out",
+                cands[-1],
+            ]
+        )
     pca = str(tmp_path / "pca.safetensors")
-    param_projection.main(["--tasks", *TASKS, "--harvests", *harvests, "--candidates", *cands, "--n", "5",
-                           "--components", "2", "--setting", "test", "--out", str(tmp_path / "p.png"),
-                           "--data", str(tmp_path / "p.csv"), "--summary", str(tmp_path / "p.json"), "--pca", pca])
-    return {"harvests": harvests, "conditions": conds, "candidates": cands, "stats": stats, "pca": pca}
+    param_projection.main(
+        [
+            "--tasks",
+            *TASKS,
+            "--harvests",
+            *harvests,
+            "--candidates",
+            *cands,
+            "--n",
+            "5",
+            "--components",
+            "2",
+            "--setting",
+            "test",
+            "--out",
+            str(tmp_path / "p.png"),
+            "--data",
+            str(tmp_path / "p.csv"),
+            "--summary",
+            str(tmp_path / "p.json"),
+            "--pca",
+            pca,
+        ]
+    )
+    return {
+        "harvests": harvests,
+        "conditions": conds,
+        "candidates": cands,
+        "stats": stats,
+        "pca": pca,
+    }
 
 
 def run(tmp_path, files, paths=2, points=3):
-    sampling_trajectory.main(["--diffusion", str(tmp_path / "diff"), "--autoencoder", str(tmp_path / "ae"),
-                              "--stats", files["stats"], "--tasks", *TASKS, "--harvests", *files["harvests"],
-                              "--candidates", *files["candidates"], "--conditions", *files["conditions"],
-                              "--pca", files["pca"], "--paths", str(paths), "--points", str(points),
-                              "--setting", "tiny test", "--out", str(tmp_path / "t.png"),
-                              "--data", str(tmp_path / "t.csv"), "--summary", str(tmp_path / "t.json")])
+    sampling_trajectory.main(
+        [
+            "--diffusion",
+            str(tmp_path / "diff"),
+            "--autoencoder",
+            str(tmp_path / "ae"),
+            "--stats",
+            files["stats"],
+            "--tasks",
+            *TASKS,
+            "--harvests",
+            *files["harvests"],
+            "--candidates",
+            *files["candidates"],
+            "--conditions",
+            *files["conditions"],
+            "--pca",
+            files["pca"],
+            "--paths",
+            str(paths),
+            "--points",
+            str(points),
+            "--setting",
+            "tiny test",
+            "--out",
+            str(tmp_path / "t.png"),
+            "--data",
+            str(tmp_path / "t.csv"),
+            "--summary",
+            str(tmp_path / "t.json"),
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -121,14 +213,18 @@ def test_paths_end_at_the_candidates_and_a_foreign_candidates_file_is_refused(tm
     assert len(table) == len(TASKS) * 2 * 3
     assert sorted(table.step_index.unique()) == [0, 2, 5]
     final = table[table.point == 2]
-    assert (final.l2_to_final < 1e-5).all()  # the last point is the candidate itself (up to float rounding)
+    assert (
+        final.l2_to_final < 1e-5
+    ).all()  # the last point is the candidate itself (up to float rounding)
     assert (table[table.point == 0].l2_to_final > 0).all()
     proj = param_projection.Projection.load(files["pca"])
     cand = ParamSet.load(files["candidates"][0])
     row = final[(final.task == "a") & (final.path == 1)].iloc[0]
     assert (row.pc1, row.pc2) == pytest.approx(tuple(proj.project(cand.params[1:2])[0].tolist()))
     summary = json.loads((tmp_path / "t.json").read_text())
-    assert summary["sampler"] == "ddim6" and summary["sampling"]["seed"] == 3 and summary["paths"] == 2
+    assert (
+        summary["sampler"] == "ddim6" and summary["sampling"]["seed"] == 3 and summary["paths"] == 2
+    )
     assert summary["tasks"]["a"]["max_abs_diff_to_candidates"] == 0.0
     assert summary["median_l2_to_final"][-1] < 1e-5 and (tmp_path / "t.png").stat().st_size > 0
 

@@ -42,11 +42,19 @@ def test_compare_two_runs(tmp_path, capsys):
     write(tmp_path / "b" / "finetune_lora" / "t1.tsv", 50.0, 1)
     write(tmp_path / "b" / "finetune_lora" / "t2.tsv", 30.0, 1)
     write(tmp_path / "b" / "score_selected" / "t1.tsv", 2.0, 1)
-    df = stage_times.compare(stage_times.collect(tmp_path / "a"), stage_times.collect(tmp_path / "b")).set_index("rule")
-    assert df.loc["finetune_lora", "s_before"] == 160.0 and df.loc["finetune_lora", "s_after"] == 80.0
+    df = stage_times.compare(
+        stage_times.collect(tmp_path / "a"), stage_times.collect(tmp_path / "b")
+    ).set_index("rule")
+    assert (
+        df.loc["finetune_lora", "s_before"] == 160.0 and df.loc["finetune_lora", "s_after"] == 80.0
+    )
     assert df.loc["finetune_lora", "ratio"] == pytest.approx(0.5)
-    assert df.loc["score_candidates", "jobs_after"] == 0 and df.loc["score_candidates", "ratio"] == 0
-    assert df.loc["score_selected", "s_before"] == 0 and math.isnan(df.loc["score_selected", "ratio"])  # a new stage
+    assert (
+        df.loc["score_candidates", "jobs_after"] == 0 and df.loc["score_candidates", "ratio"] == 0
+    )
+    assert df.loc["score_selected", "s_before"] == 0 and math.isnan(
+        df.loc["score_selected", "ratio"]
+    )  # a new stage
     assert df.loc["total", "s_before"] == 200.0 and df.loc["total", "s_after"] == 82.0
     assert df.loc["total", "ratio"] == pytest.approx(0.41)
     assert list(df.index)[-1] == "total"

@@ -9,7 +9,9 @@ from condpdiff.analysis import training_curves as tc
 
 
 def write(path, losses):
-    rows = ["step,loss,lr"] + [f"{i + 1},{v},{0.001 * (1 - i / len(losses))}" for i, v in enumerate(losses)]
+    rows = ["step,loss,lr"] + [
+        f"{i + 1},{v},{0.001 * (1 - i / len(losses))}" for i, v in enumerate(losses)
+    ]
     path.write_text("\n".join(rows) + "\n")
     return str(path)
 
@@ -21,14 +23,36 @@ def test_smoothing_is_a_trailing_mean():
 
 
 def test_cli_writes_both_curves(tmp_path):
-    ae, diff = write(tmp_path / "ae.csv", [1.0, 0.5, 0.25]), write(tmp_path / "diff.csv", [2.0, 1.0, 0.5, 0.5])
+    ae, diff = (
+        write(tmp_path / "ae.csv", [1.0, 0.5, 0.25]),
+        write(tmp_path / "diff.csv", [2.0, 1.0, 0.5, 0.5]),
+    )
     out, data = tmp_path / "c.png", tmp_path / "c.csv"
-    tc.main(["--autoencoder", ae, "--diffusion", diff, "--smoothing", "2", "--setting", "tiny r1",
-             "--out", str(out), "--data", str(data)])
+    tc.main(
+        [
+            "--autoencoder",
+            ae,
+            "--diffusion",
+            diff,
+            "--smoothing",
+            "2",
+            "--setting",
+            "tiny r1",
+            "--out",
+            str(out),
+            "--data",
+            str(data),
+        ]
+    )
     df = pd.read_csv(data)
     assert list(df.columns) == ["model", "step", "loss", "loss_smooth", "lr"]
-    assert df.groupby("model").size().to_dict() == {"latent diffusion": 4, "parameter autoencoder": 3}
-    assert df[df.model == "parameter autoencoder"].loss_smooth.tolist() == pytest.approx([1.0, 0.75, 0.375])
+    assert df.groupby("model").size().to_dict() == {
+        "latent diffusion": 4,
+        "parameter autoencoder": 3,
+    }
+    assert df[df.model == "parameter autoencoder"].loss_smooth.tolist() == pytest.approx(
+        [1.0, 0.75, 0.375]
+    )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from condpdiff.text import encode_condition
 from condpdiff.conditions.condition import FORMAT, Condition, load_condition
 from condpdiff.conditions.encoders import ClipTextEncoder, SentenceEncoder, one_hot, windows
+from condpdiff.text import encode_condition
 from condpdiff.text.tasks import GLUE_TASKS, task_to_dict
 from condpdiff.util.atomic import write_json
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository root
-MINILM = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"  # ../shared beside the clone, when present
+MINILM = (
+    ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
+)  # ../shared beside the clone, when present
 LONG = GLUE_TASKS["mrpc"].condition_text("twoshot") * 3
 
 
@@ -62,7 +64,11 @@ def test_sentence_encoder_chunks_long_text(tiny_backbone):
     assert emb.shape == (32,) and torch.isclose(emb.norm(), torch.tensor(1.0), atol=1e-5)
 
 
-@pytest.mark.skipif(not MINILM.is_dir(), reason="local all-MiniLM-L6-v2 not present")
+@pytest.mark.skipif(
+    not MINILM.is_dir(),
+    reason="the offline overlay's pretrained encoder "
+    "../shared/models/all-MiniLM-L6-v2 is not beside the clone",
+)
 def test_minilm_separates_tasks():
     enc = SentenceEncoder(str(MINILM))
     a, b = enc(GLUE_TASKS["sst2"].condition_text()), enc(GLUE_TASKS["stsb"].condition_text())
@@ -73,8 +79,20 @@ def test_minilm_separates_tasks():
 def test_cli_one_hot(tmp_path, condition, projection):
     write_json(tmp_path / "mrpc.json", task_to_dict(GLUE_TASKS["mrpc"]))
     out = tmp_path / f"{condition}.safetensors"
-    encode_condition.main(["--task-file", str(tmp_path / "mrpc.json"), "--condition", condition,
-                           "--tasks", "sst2", "mrpc", "rte", "--out", str(out)])
+    encode_condition.main(
+        [
+            "--task-file",
+            str(tmp_path / "mrpc.json"),
+            "--condition",
+            condition,
+            "--tasks",
+            "sst2",
+            "mrpc",
+            "rte",
+            "--out",
+            str(out),
+        ]
+    )
     cond = load_condition(out)
     assert torch.equal(cond.embedding, torch.tensor([0.0, 1.0, 0.0]))
     assert cond.projection == projection and cond.task == "mrpc" and cond.name == condition
@@ -83,8 +101,18 @@ def test_cli_one_hot(tmp_path, condition, projection):
 def test_cli_sentence_records_the_text(tmp_path, tiny_backbone):
     write_json(tmp_path / "sst2.json", task_to_dict(GLUE_TASKS["sst2"]))
     out = tmp_path / "c.safetensors"
-    encode_condition.main(["--task-file", str(tmp_path / "sst2.json"), "--condition", "sentence-desc",
-                           "--sentence-model", tiny_backbone, "--out", str(out)])
+    encode_condition.main(
+        [
+            "--task-file",
+            str(tmp_path / "sst2.json"),
+            "--condition",
+            "sentence-desc",
+            "--sentence-model",
+            tiny_backbone,
+            "--out",
+            str(out),
+        ]
+    )
     cond = load_condition(out)
     assert cond.text == GLUE_TASKS["sst2"].condition_text("desc") and cond.embedding.shape == (32,)
 
@@ -95,17 +123,27 @@ def test_missing_condition_file_is_named(tmp_path):
 
 
 def test_condition_file_round_trip_and_format_check(tmp_path):
-    cond = Condition("sentence-desc", torch.tensor([0.5, -1.0, 2.0]), "rte", "transformers:x", "some text", "mlp")
+    cond = Condition(
+        "sentence-desc", torch.tensor([0.5, -1.0, 2.0]), "rte", "transformers:x", "some text", "mlp"
+    )
     cond.save(tmp_path / "c.safetensors")
     back = load_condition(tmp_path / "c.safetensors")
     assert torch.equal(back.embedding, cond.embedding)
     assert (back.name, back.task, back.encoder, back.text, back.projection) == (
-        "sentence-desc", "rte", "transformers:x", "some text", "mlp"
+        "sentence-desc",
+        "rte",
+        "transformers:x",
+        "some text",
+        "mlp",
     )
     from condpdiff.util.atomic import save_safetensors
 
-    save_safetensors(tmp_path / "old.safetensors", {"embedding": torch.zeros(3)}, {"format": "other/0"})
-    with pytest.raises(ValueError, match=f"old.safetensors.*expected metadata format '{FORMAT}'; found 'other/0'"):
+    save_safetensors(
+        tmp_path / "old.safetensors", {"embedding": torch.zeros(3)}, {"format": "other/0"}
+    )
+    with pytest.raises(
+        ValueError, match=f"old.safetensors.*expected metadata format '{FORMAT}'; found 'other/0'"
+    ):
         load_condition(tmp_path / "old.safetensors")
 
 

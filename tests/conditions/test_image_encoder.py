@@ -9,8 +9,12 @@ import pytest
 import torch
 
 from condpdiff.conditions.condition import FORMAT, Condition, load_condition
-from condpdiff.conditions.image_encoder import (IMAGENET_MEAN, ImageEncoderConfig, ResNetFeatures,
-                                                build_resnet18)
+from condpdiff.conditions.image_encoder import (
+    IMAGENET_MEAN,
+    ImageEncoderConfig,
+    ResNetFeatures,
+    build_resnet18,
+)
 from condpdiff.util.atomic import save_safetensors
 
 RANDOM = "random init (seed 0): no pretrained weights available"
@@ -39,7 +43,9 @@ def test_default_is_layer2_of_64px():
     assert encoder(image_size=64)(images(1)).shape == (1, 128, 8, 8)
 
 
-@pytest.mark.parametrize("layer,shape", [("layer1", (64, 8, 8)), ("layer3", (256, 2, 2)), ("layer4", (512, 1, 1))])
+@pytest.mark.parametrize(
+    "layer,shape", [("layer1", (64, 8, 8)), ("layer3", (256, 2, 2)), ("layer4", (512, 1, 1))]
+)
 def test_layer_setting(layer, shape):
     assert encoder(layer=layer)(images(1)).shape == (1, *shape)
 
@@ -79,19 +85,25 @@ def test_local_weights_file(tmp_path, suffix):
     else:
         save_safetensors(path, net.state_dict())
     enc = encoder(weights=str(path))
-    assert enc.name.startswith(f"resnet18:file resnet18{suffix} sha256 ") and enc.name.endswith(":layer2")
+    assert enc.name.startswith(f"resnet18:file resnet18{suffix} sha256 ") and enc.name.endswith(
+        ":layer2"
+    )
     x = images(1)
     assert torch.equal(enc(x), encoder(seed=3)(x))
 
 
 def test_bad_weights_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nope\.pth: ResNet-18 weights file not found.*'random'"):
+    with pytest.raises(
+        FileNotFoundError, match=r"nope\.pth: ResNet-18 weights file not found.*'random'"
+    ):
         encoder(weights=str(tmp_path / "nope.pth"))
     (tmp_path / "junk.pth").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match=r"junk\.pth: unreadable ResNet-18 weights file"):
         encoder(weights=str(tmp_path / "junk.pth"))
     torch.save({"foo.weight": torch.zeros(2)}, tmp_path / "other.pth")
-    with pytest.raises(ValueError, match=r"other\.pth: weights do not fit torchvision's resnet18.*foo\.weight"):
+    with pytest.raises(
+        ValueError, match=r"other\.pth: weights do not fit torchvision's resnet18.*foo\.weight"
+    ):
         encoder(weights=str(tmp_path / "other.pth"))
     with pytest.raises(ValueError, match="layer1"):
         encoder(layer="layer5")
@@ -104,7 +116,9 @@ def test_offline_imagenet_weights_say_what_to_do(monkeypatch):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(ResNet18_Weights, "get_state_dict", no_network)
-    with pytest.raises(RuntimeError, match=r"IMAGENET1K_V1.*network is unreachable.*local weights file.*'random'"):
+    with pytest.raises(
+        RuntimeError, match=r"IMAGENET1K_V1.*network is unreachable.*local weights file.*'random'"
+    ):
         encoder(weights="IMAGENET1K_V1")
 
 
@@ -120,30 +134,59 @@ def test_bad_image_shapes():
 
 def test_conv_condition_round_trip(tmp_path):
     maps = torch.randn(3, 128, 4, 4)
-    Condition("resnet18-image", maps, "stl-01", f"resnet18:{RANDOM}:layer2", "3 train images", "conv").save(
-        tmp_path / "c.safetensors")
+    Condition(
+        "resnet18-image", maps, "stl-01", f"resnet18:{RANDOM}:layer2", "3 train images", "conv"
+    ).save(tmp_path / "c.safetensors")
     cond = load_condition(tmp_path / "c.safetensors")
-    assert torch.equal(cond.embedding, maps) and cond.projection == "conv" and RANDOM in cond.encoder
+    assert (
+        torch.equal(cond.embedding, maps) and cond.projection == "conv" and RANDOM in cond.encoder
+    )
 
 
 def test_vector_conditions_stay_vectors(tmp_path):
     Condition("onehot", torch.eye(3)[1], "t", "onehot:3").save(tmp_path / "v.safetensors")
     assert load_condition(tmp_path / "v.safetensors").embedding.shape == (3,)
-    with pytest.raises(ValueError, match=r"expected feature maps \[n_images, C, h, w\] for projection 'conv'"):
-        Condition("x", torch.zeros(5), "t", "e", projection="conv").save(tmp_path / "bad.safetensors")
+    with pytest.raises(
+        ValueError, match=r"expected feature maps \[n_images, C, h, w\] for projection 'conv'"
+    ):
+        Condition("x", torch.zeros(5), "t", "e", projection="conv").save(
+            tmp_path / "bad.safetensors"
+        )
 
 
-@pytest.mark.parametrize("projection,shape,message", [
-    ("mlp", (2, 4, 3, 3), r"wrong shape; expected a vector \[D\] for projection 'mlp'; found shape \[2, 4, 3, 3\]"),
-    ("table", (2, 4, 3, 3), r"expected a vector \[D\] for projection 'table'"),
-    ("conv", (8,), r"expected feature maps \[n_images, C, h, w\] for projection 'conv'; found shape \[8\]"),
-    ("conv", (4, 3, 3), r"found shape \[4, 3, 3\]"),
-    ("pool", (8,), r"unknown projection; expected a projection in \('mlp', 'table', 'conv', 'set'\); found 'pool'"),
-    ("set", (8,), r"expected item embeddings \[n_items, D\] for projection 'set'; found shape \[8\]"),
-])
+@pytest.mark.parametrize(
+    "projection,shape,message",
+    [
+        (
+            "mlp",
+            (2, 4, 3, 3),
+            r"wrong shape; expected a vector \[D\] for projection 'mlp'; found shape \[2, 4, 3, 3\]",
+        ),
+        ("table", (2, 4, 3, 3), r"expected a vector \[D\] for projection 'table'"),
+        (
+            "conv",
+            (8,),
+            r"expected feature maps \[n_images, C, h, w\] for projection 'conv'; found shape \[8\]",
+        ),
+        ("conv", (4, 3, 3), r"found shape \[4, 3, 3\]"),
+        (
+            "pool",
+            (8,),
+            r"unknown projection; expected a projection in \('mlp', 'table', 'conv', 'set'\); found 'pool'",
+        ),
+        (
+            "set",
+            (8,),
+            r"expected item embeddings \[n_items, D\] for projection 'set'; found shape \[8\]",
+        ),
+    ],
+)
 def test_load_condition_is_strict_about_shapes(tmp_path, projection, shape, message):
     path = tmp_path / "c.safetensors"
-    save_safetensors(path, {"embedding": torch.zeros(shape)}, {"format": FORMAT, "condition": "c", "task": "t",
-                                                               "encoder": "e", "projection": projection})
+    save_safetensors(
+        path,
+        {"embedding": torch.zeros(shape)},
+        {"format": FORMAT, "condition": "c", "task": "t", "encoder": "e", "projection": projection},
+    )
     with pytest.raises(ValueError, match=r"c\.safetensors: .*" + message):
         load_condition(path)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from condpdiff.evaluate import cells
+from condpdiff.evaluate.cells import (
+    best_index,
+    cross_cell,
+    generated_cell,
+    original_cell,
+    recon_cell,
+    soup_cell,
+)
+from condpdiff.pipeline.artifacts import SCORES_FORMAT, ProvenanceError
 from condpdiff.util import ranking
-from condpdiff.evaluate.cells import best_index, cross_cell, generated_cell, original_cell, recon_cell, soup_cell
-from condpdiff.pipeline.artifacts import SCORES_FORMAT
+from condpdiff.util.ranking import NaNScoreError
 
 
 class DevSpy(list):
@@ -51,11 +60,12 @@ def cache(sel, dev, **extra):
 def test_best_index():
     assert best_index([1.0, 3.0, 2.0]) == 1
     assert best_index([2.0, 2.0, 1.0]) == 0  # first on ties
-    assert best_index([math.nan, 1.0]) == 1
-    assert best_index([math.nan]) == 0
     assert best_index([1.0, 3.0, 0.5], higher_is_better=False) == 2
     assert best_index([2.0, 1.0, 1.0], higher_is_better=False) == 1  # first on ties
-    assert best_index([math.nan, 5.0, math.inf], higher_is_better=False) == 1  # NaN never wins
+    # a NaN is never skipped and an all-NaN list never gives row 0
+    for values in ([math.nan, 1.0], [math.nan], [math.nan, 5.0, math.inf]):
+        with pytest.raises(NaNScoreError):
+            best_index(values)
     with pytest.raises(ValueError):
         best_index([])
 
@@ -68,15 +78,21 @@ def test_selection_sees_selection_scores_only(monkeypatch):
     """
     seen = []
 
-    def spy(values, higher_is_better=True):
+    def spy(values, higher_is_better=True, *args, **kwargs):
         seen.append(list(values))
-        return best_index(values, higher_is_better)
+        return best_index(values, higher_is_better, *args, **kwargs)
 
     monkeypatch.setattr(ranking, "best_index", spy)  # what the selection of a row calls
     dev = cache(sel=[], dev=[99.0, 60.0, 95.0, 98.0], params_file="c", n_rows=4, head="file")
     del dev["scores"]["selection"]
     dev["scores"]["dev"] = DevSpy(dev["scores"]["dev"])
-    sel = cache(sel=[70.0, 75.0, 90.0, 80.0], dev=[10.0, 99.0, 10.0, 10.0], params_file="c", n_rows=4, head="file")
+    sel = cache(
+        sel=[70.0, 75.0, 90.0, 80.0],
+        dev=[10.0, 99.0, 10.0, 10.0],
+        params_file="c",
+        n_rows=4,
+        head="file",
+    )
     cell = generated_cell(dev, sel)
     assert seen == [[70.0, 75.0, 90.0, 80.0]]  # selection scores, in row order; no dev value
     assert dev["scores"]["dev"].read == [2]  # one dev row read: the chosen one
@@ -85,7 +101,9 @@ def test_selection_sees_selection_scores_only(monkeypatch):
 
 
 def test_generated_is_dev_of_selection_best_not_dev_best():
-    c = cache(sel=[70.0, 90.0, 80.0], dev=[99.0, 60.0, 95.0])  # dev best is row 0: must NOT be reported
+    c = cache(
+        sel=[70.0, 90.0, 80.0], dev=[99.0, 60.0, 95.0]
+    )  # dev best is row 0: must NOT be reported
     cell = generated_cell(c)
     assert cell["selected_row"] == 1 and cell["score"] == 60.0 and cell["selection_score"] == 90.0
     assert cell["n_candidates"] == 3
@@ -102,7 +120,10 @@ def test_selection_never_reads_dev():
 
 def test_selection_invariant_to_dev_permutation():
     sel = [10.0, 50.0, 30.0, 40.0]
-    rows = [generated_cell(cache(sel, dev))["selected_row"] for dev in ([1, 2, 3, 4], [4, 3, 2, 1], [9, 0, 9, 9])]
+    rows = [
+        generated_cell(cache(sel, dev))["selected_row"]
+        for dev in ([1, 2, 3, 4], [4, 3, 2, 1], [9, 0, 9, 9])
+    ]
     assert rows == [1, 1, 1]
 
 
@@ -129,7 +150,12 @@ def test_original_of_a_strided_cache_slices_by_step():
     c = cache(sel=[0] * 4, dev=[90.0, 60.0, 70.0, 65.0], rows={"in_file": 10, "every": 3})
     c["steps"] = [100, 103, 106, 109]
     cell = original_cell(c, n=5)  # the last 5 steps are 105..109: rows for 106 and 109 only
-    assert cell["score"] == 70.0 and cell["best_step"] == 106 and cell["n_scored"] == 2 and cell["n"] == 5
+    assert (
+        cell["score"] == 70.0
+        and cell["best_step"] == 106
+        and cell["n_scored"] == 2
+        and cell["n"] == 5
+    )
     assert original_cell(c, n=1)["score"] == 65.0  # N=1 is the last checkpoint, always scored
     assert original_cell(c, n=10)["score"] == 90.0
     with pytest.raises(ValueError, match="harvest holds 10"):
@@ -138,7 +164,9 @@ def test_original_of_a_strided_cache_slices_by_step():
 
 def test_original_counts_harvested_rows_not_steps():
     # an image harvest: 64 checkpoints taken every 5 steps (485..800), scored every 8th row from the last
-    c = cache(sel=[0] * 8, dev=[5.0, 6.0, 4.0, 7.0, 8.0, 9.0, 3.5, 3.6], rows={"in_file": 64, "every": 8})
+    c = cache(
+        sel=[0] * 8, dev=[5.0, 6.0, 4.0, 7.0, 8.0, 9.0, 3.5, 3.6], rows={"in_file": 64, "every": 8}
+    )
     c["steps"] = [520 + 40 * i for i in range(8)]
     cell = original_cell(c, n=64)  # every scored row is among the last 64 checkpoints
     assert cell["n_scored"] == 8 and cell["score"] == 9.0 and cell["best_step"] == 720
@@ -172,17 +200,41 @@ def test_cell_cli(tmp_path):
     from condpdiff.util.atomic import write_json
 
     write_json(tmp_path / "s.json", cache(sel=[1.0, 2.0], dev=[5.0, 3.0]))
-    cells.main(["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")])
-    cells.main(["original", "--scores", str(tmp_path / "s.json"), "--n", "1", "--out", str(tmp_path / "o.json")])
+    cells.main(
+        ["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")]
+    )
+    cells.main(
+        [
+            "original",
+            "--scores",
+            str(tmp_path / "s.json"),
+            "--n",
+            "1",
+            "--out",
+            str(tmp_path / "o.json"),
+        ]
+    )
     assert json.loads((tmp_path / "g.json").read_text())["score"] == 3.0
     assert json.loads((tmp_path / "o.json").read_text())["score"] == 3.0
 
 
 def test_generated_from_a_separate_selection_cache():
     """Selection scores from their own cache (another selection size), dev from the candidates' cache."""
-    dev = cache(sel=[], dev=[99.0, 60.0, 95.0], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    dev = cache(
+        sel=[],
+        dev=[99.0, 60.0, 95.0],
+        params_file="c.safetensors",
+        n_rows=3,
+        head="last_checkpoint",
+    )
     del dev["scores"]["selection"]
-    sel = cache(sel=[70.0, 90.0, 80.0], dev=[], params_file="c.safetensors", n_rows=3, head="last_checkpoint")
+    sel = cache(
+        sel=[70.0, 90.0, 80.0],
+        dev=[],
+        params_file="c.safetensors",
+        n_rows=3,
+        head="last_checkpoint",
+    )
     sel["splits"] = {"selection": {"n_examples": 1000, "seed": 3}}
     del sel["scores"]["dev"]
     cell = generated_cell(dev, sel)
@@ -201,23 +253,170 @@ def test_cell_cli_with_selection_cache(tmp_path):
 
     write_json(tmp_path / "dev.json", cache(sel=[], dev=[5.0, 3.0], params_file="p", n_rows=2))
     write_json(tmp_path / "sel.json", cache(sel=[1.0, 2.0], dev=[], params_file="p", n_rows=2))
-    args = ["generated", "--scores", str(tmp_path / "dev.json"), "--selection", str(tmp_path / "sel.json")]
+    args = [
+        "generated",
+        "--scores",
+        str(tmp_path / "dev.json"),
+        "--selection",
+        str(tmp_path / "sel.json"),
+    ]
     cells.main([*args, "--out", str(tmp_path / "g.json")])
     cell = json.loads((tmp_path / "g.json").read_text())
     assert cell["score"] == 3.0 and cell["selection_file"] == str(tmp_path / "sel.json")
     with pytest.raises(SystemExit):
-        cells.main(["original", "--scores", str(tmp_path / "dev.json"), "--selection", "x", "--out", str(tmp_path / "o.json")])
+        cells.main(
+            [
+                "original",
+                "--scores",
+                str(tmp_path / "dev.json"),
+                "--selection",
+                "x",
+                "--out",
+                str(tmp_path / "o.json"),
+            ]
+        )
     assert not (tmp_path / "o.json").exists()
 
 
 def test_generated_cell_from_the_selected_row_only():
     """The default: dev scored for the selected candidate only (text.score --best-of), a one-row cache."""
-    sel = cache([50.0, 90.0, 60.0], [0.0, 0.0, 0.0], params_file="c.safetensors", head="file", n_rows=3)
+    sel = cache(
+        [50.0, 90.0, 60.0], [0.0, 0.0, 0.0], params_file="c.safetensors", head="file", n_rows=3
+    )
     full = cache([], [10.0, 70.0, 95.0], params_file="c.safetensors", head="file", n_rows=3)
-    one = cache([], [70.0], params_file="c.safetensors", head="file", n_rows=1, rows={"row": 1, "in_file": 3})
+    one = cache(
+        [],
+        [70.0],
+        params_file="c.safetensors",
+        head="file",
+        n_rows=1,
+        rows={"row": 1, "in_file": 3},
+    )
     from_full, from_one = generated_cell(full, sel), generated_cell(one, sel)
     assert from_one["score"] == from_full["score"] == 70.0
     assert from_one["selected_row"] == from_full["selected_row"] == 1
-    stale = cache([], [95.0], params_file="c.safetensors", head="file", n_rows=1, rows={"row": 2, "in_file": 3})
-    with pytest.raises(ValueError, match="holds row 2 but the selection split picks row 1"):
+    stale = cache(
+        [],
+        [95.0],
+        params_file="c.safetensors",
+        head="file",
+        n_rows=1,
+        rows={"row": 2, "in_file": 3},
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"dev score cache of another selection; expected row 1 "
+        r"\(the selection split's pick\); found row 2",
+    ):
         generated_cell(stale, sel)
+
+
+NAN = math.nan
+
+
+def test_a_nan_selection_score_is_refused_not_skipped():
+    """Before: a NaN best row was skipped and the next one reported; all NaN reported row 0."""
+    with pytest.raises(
+        NaNScoreError, match=r"sel\.json: selection split: 1 of 3 scores are NaN \(candidate 1\)"
+    ):
+        generated_cell(cache(sel=[70.0, NAN, 80.0], dev=[1.0, 2.0, 3.0]), where="sel.json")
+    with pytest.raises(
+        NaNScoreError, match=r"3 of 3 scores are NaN \(candidate 0, candidate 1, candidate 2\)"
+    ):
+        generated_cell(cache(sel=[NAN] * 3, dev=[1.0, 2.0, 3.0]), where="sel.json")
+
+
+def test_a_nan_dev_score_never_becomes_a_cell(tmp_path):
+    from condpdiff.util.atomic import write_json
+
+    with pytest.raises(
+        NaNScoreError,
+        match=r"dev\.json: dev score of the selected candidate: 1 of 1 scores are NaN "
+        r"\(candidate 1\)",
+    ):
+        generated_cell(cache(sel=[1.0, 2.0], dev=[5.0, NAN]), where="dev.json")
+    with pytest.raises(
+        NaNScoreError,
+        match=r"h\.json: dev scores of the last checkpoints: 1 of 3 scores are NaN "
+        r"\(step 1\)",
+    ):
+        original_cell(cache(sel=[], dev=[50.0, NAN, 60.0]), where="h.json")
+    for make in (soup_cell, cross_cell):
+        with pytest.raises(NaNScoreError, match="1 of 1 scores are NaN"):
+            make(cache(sel=[], dev=[NAN], info={"soup_of": 3}))
+    with pytest.raises(NaNScoreError, match="dev scores of the reconstructions: 1 of 2"):
+        recon_cell(cache(sel=[], dev=[NAN, 1.0]))
+    # through the CLI: no cell file is written, so no table shows an empty '-' for it
+    write_json(tmp_path / "s.json", cache(sel=[1.0, 2.0], dev=[5.0, NAN]))
+    with pytest.raises(NaNScoreError, match=str(tmp_path / "s.json")):
+        cells.main(
+            ["generated", "--scores", str(tmp_path / "s.json"), "--out", str(tmp_path / "g.json")]
+        )
+    assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, made, scored",
+    [
+        ("generated", lambda c: generated_cell(c, where="c.json"), "checkpoints"),
+        ("original", lambda c: original_cell(c, where="c.json"), "candidates"),
+        ("recon", lambda c: recon_cell(c, where="c.json"), "checkpoints"),
+        ("soup", lambda c: soup_cell(c, where="c.json"), "candidates"),
+    ],
+)
+def test_a_cell_refuses_a_cache_of_another_kind_of_file(kind, made, scored):
+    c = cache(sel=[1.0], dev=[2.0], info={"kind": scored, "task": "t"})
+    with pytest.raises(
+        ProvenanceError,
+        match=rf"c\.json: score cache of a parameter file \(its info\) for a {kind} "
+        rf"cell made for another kind; expected kind .*; found kind '{scored}'",
+    ):
+        made(c)
+
+
+def test_a_cell_refuses_a_cache_of_another_tasks_file_but_cross_expects_one():
+    c = cache(sel=[1.0, 2.0], dev=[2.0, 3.0], info={"kind": "candidates", "task": "other"})
+    with pytest.raises(
+        ProvenanceError,
+        match=r"made for another task; expected task 't' \(what a generated cell "
+        r"expects\); found task 'other'",
+    ):
+        generated_cell(c)
+    one = cache(sel=[], dev=[2.0], info={"kind": "candidates", "task": "other"}, rows={"row": 1})
+    assert cross_cell(one)["score"] == 2.0  # the candidate selected for another task, scored on t
+    # an FID cache records the scored file's info as params_info (the features' info: 'generated')
+    fid = {
+        **one,
+        "features_file": "f.safetensors",
+        "info": {"kind": "generated", "params_info": {"kind": "harvest"}},
+    }
+    with pytest.raises(ProvenanceError, match="found kind 'harvest'"):
+        cross_cell(fid)
+
+
+def test_separate_selection_cache_of_another_task(tmp_path):
+    from condpdiff.util.atomic import write_json
+
+    write_json(tmp_path / "dev.json", cache(sel=[], dev=[5.0, 3.0], params_file="p", n_rows=2))
+    write_json(
+        tmp_path / "sel.json",
+        {**cache(sel=[1.0, 2.0], dev=[], params_file="p", n_rows=2), "task": "u"},
+    )
+    with pytest.raises(
+        ProvenanceError,
+        match=re.escape(
+            f"{tmp_path / 'sel.json'}: score cache made for another task; expected task 't'"
+        ),
+    ):
+        cells.main(
+            [
+                "generated",
+                "--scores",
+                str(tmp_path / "dev.json"),
+                "--selection",
+                str(tmp_path / "sel.json"),
+                "--out",
+                str(tmp_path / "g.json"),
+            ]
+        )
+    assert not (tmp_path / "g.json").exists()

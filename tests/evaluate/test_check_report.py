@@ -27,8 +27,15 @@ def test_self_contained_report(tmp_path, monkeypatch):
     (tmp_path / "c.png").write_bytes(b"png-c")
     uri = lambda data: "data:image/png;base64," + base64.b64encode(data).decode()  # noqa: E731
     report = tmp_path / "report.html"
-    report.write_text(_html({"a.png": _entry(CAPTION, uri(b"png-a")), "b.png": _entry("", uri(b"png-b")),
-                             "c.png": _entry(CAPTION, uri(b"old"))}))
+    report.write_text(
+        _html(
+            {
+                "a.png": _entry(CAPTION, uri(b"png-a")),
+                "b.png": _entry("", uri(b"png-b")),
+                "c.png": _entry(CAPTION, uri(b"old")),
+            }
+        )
+    )
     results, data = report_entries(report)
     assert data(results["a.png"]) == b"png-a"
     problems = check(report, ["a.png", "b.png", "c.png", "d.png"])
@@ -44,7 +51,9 @@ def test_zip_report(tmp_path, monkeypatch):
     (tmp_path / "fig.png").write_bytes(b"figure")
     report = tmp_path / "report.zip"
     with zipfile.ZipFile(report, "w") as zf:
-        zf.writestr("report/report.html", _html({"fig.png": _entry(CAPTION, "data/raw/abc/fig.png")}))
+        zf.writestr(
+            "report/report.html", _html({"fig.png": _entry(CAPTION, "data/raw/abc/fig.png")})
+        )
         zf.writestr("report/data/raw/abc/fig.png", b"figure")
     assert check(report, ["fig.png"]) == []
 

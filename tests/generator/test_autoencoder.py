@@ -16,7 +16,9 @@ from condpdiff.generator.pdiff.autoencoder import (
 )
 from condpdiff.generator.pdiff.train_autoencoder import AETrainConfig, train
 
-NET = AutoencoderConfig(channels=(8, 16, 32), kernel=5, stride=4, latent_channels=2, latent_length=8)
+NET = AutoencoderConfig(
+    channels=(8, 16, 32), kernel=5, stride=4, latent_channels=2, latent_length=8
+)
 
 
 def low_rank_rows(n=24, k=300, rank=3, seed=0):

@@ -15,8 +15,17 @@ from condpdiff.generator.pdiff import autoencoder, noise, sample_candidates, tra
 from condpdiff.generator.pdiff.autoencoder import AutoencoderConfig, ParamAutoencoder
 from condpdiff.generator.pdiff.denoiser import ConvProjector, DenoiserConfig, UNet1D
 from condpdiff.generator.pdiff.noise import load_diffusion
-from condpdiff.generator.pdiff.sample_candidates import SamplingConfig, candidate_conditions, generate, image_indices
-from condpdiff.generator.pdiff.train_diffusion import DiffusionTrainConfig, StyleMaps, resolve_cond_mode
+from condpdiff.generator.pdiff.sample_candidates import (
+    SamplingConfig,
+    candidate_conditions,
+    generate,
+    image_indices,
+)
+from condpdiff.generator.pdiff.train_diffusion import (
+    DiffusionTrainConfig,
+    StyleMaps,
+    resolve_cond_mode,
+)
 from condpdiff.params.norm_stats import compute
 from condpdiff.params.paramfile import ParamSet
 
@@ -25,16 +34,37 @@ CONV = DenoiserConfig(channels=(8, 16), emb_dim=16, bottom_hidden=16, cond_mode=
 STYLES = ["stl-a", "stl-b"]
 COUNTS = [2, 5]  # the styles hold different numbers of images
 K = 320
-LAYOUT = [(f"m.layer.{i}.q.lora_{ab}.weight", shape) for i in range(2) for ab, shape in (("A", (2, 40)), ("B", (40, 2)))]
+LAYOUT = [
+    (f"m.layer.{i}.q.lora_{ab}.weight", shape)
+    for i in range(2)
+    for ab, shape in (("A", (2, 40)), ("B", (40, 2)))
+]
 AE_NET = AutoencoderConfig(channels=(8, 16), kernel=5, stride=4, latent_channels=2, latent_length=8)
-DIFF_FLAGS = ["--channels", "8", "16", "--emb-dim", "16", "--bottom-hidden", "16", "--threads", "1", "--device", "cpu"]
+DIFF_FLAGS = [
+    "--channels",
+    "8",
+    "16",
+    "--emb-dim",
+    "16",
+    "--bottom-hidden",
+    "16",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+]
 
 
 def labelled_maps() -> list[torch.Tensor]:
     """One [n_s, *MAP] tensor per style; map j (counting over all styles) is filled with j + 1."""
     out, j = [], 0
     for n in COUNTS:
-        out.append(torch.arange(j + 1, j + n + 1, dtype=torch.float32).view(n, 1, 1, 1).expand(n, *MAP).clone())
+        out.append(
+            torch.arange(j + 1, j + n + 1, dtype=torch.float32)
+            .view(n, 1, 1, 1)
+            .expand(n, *MAP)
+            .clone()
+        )
         j += n
     return out
 
@@ -43,7 +73,9 @@ def test_projector_is_the_papers():
     proj = ConvProjector(MAP[0], 32)
     convs = [m for m in proj.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) for c in convs] == [
-        (16, 64, (3, 3), (1, 1), (1, 1)), (64, 128, (3, 3), (2, 2), (1, 1))]
+        (16, 64, (3, 3), (1, 1), (1, 1)),
+        (64, 128, (3, 3), (2, 2), (1, 1)),
+    ]
     assert any(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in proj.modules())
     assert proj(torch.randn(5, *MAP)).shape == (5, 32)
     assert proj(torch.randn(2, 16, 9, 7)).shape == (2, 32)  # the pool takes any map size
@@ -55,9 +87,14 @@ def test_conv_denoiser_forward_and_shape_checks():
     assert net.cond_dim == MAP and net.describe()["cond_dim"] == list(MAP)
     out = net(torch.randn(3, 2, 8), torch.tensor([1, 50, 900]), torch.randn(3, *MAP))
     assert out.shape == (3, 2, 8)
-    with pytest.raises(ValueError, match=r"conv condition must be feature maps \[B, 16, 4, 4\], found shape \[3, 8, 4, 4\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv condition must be feature maps \[B, 16, 4, 4\], found shape \[3, 8, 4, 4\]",
+    ):
         net(torch.randn(3, 2, 8), torch.tensor([1, 2, 3]), torch.randn(3, 8, 4, 4))
-    with pytest.raises(ValueError, match=r"cond_mode 'conv' needs the feature map shape \(C, h, w\), got 16"):
+    with pytest.raises(
+        ValueError, match=r"cond_mode 'conv' needs the feature map shape \(C, h, w\), got 16"
+    ):
         UNet1D(CONV, 2, 8, 16)
     with pytest.raises(ValueError, match=r"cond_mode 'mlp' needs a condition vector size D >= 1"):
         UNet1D(DenoiserConfig(channels=(8, 16)), 2, 8, MAP)
@@ -81,8 +118,16 @@ def test_style_maps_bank_and_draws():
     maps = StyleMaps.build(labelled_maps(), torch.tensor([0, 1, 1]))
     assert maps.bank.shape == (7, *MAP) and maps.map_shape == MAP
     assert maps.offsets.tolist() == [0, 2] and maps.counts.tolist() == [2, 5]
-    picks = maps.draw(torch.tensor([0, 1, 2] * 2000), torch.Generator().manual_seed(0)).view(2000, 3)
-    assert set(picks[:, 0].tolist()) == {0, 1} and set(picks[:, 1:].flatten().tolist()) == {2, 3, 4, 5, 6}
+    picks = maps.draw(torch.tensor([0, 1, 2] * 2000), torch.Generator().manual_seed(0)).view(
+        2000, 3
+    )
+    assert set(picks[:, 0].tolist()) == {0, 1} and set(picks[:, 1:].flatten().tolist()) == {
+        2,
+        3,
+        4,
+        5,
+        6,
+    }
     share = torch.bincount(picks[:, 1:].flatten() - 2, minlength=5).float() / 4000
     assert (share - 0.2).abs().max() < 0.03  # uniform over the style's images
     with pytest.raises(ValueError, match="one shape"):
@@ -94,9 +139,13 @@ def test_style_maps_bank_and_draws():
 def train_conv(n_per_style=(6, 4), steps=8, seed=0):
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(seed)
-    row_style = torch.cat([torch.full((n,), s, dtype=torch.long) for s, n in enumerate(n_per_style)])
+    row_style = torch.cat(
+        [torch.full((n,), s, dtype=torch.long) for s, n in enumerate(n_per_style)]
+    )
     latents = torch.randn(row_style.shape[0], 2, 8, generator=g) + row_style.view(-1, 1, 1).float()
-    cfg = DiffusionTrainConfig(steps=steps, batch_size=4, lr=1e-3, device="cpu", seed=seed, cond_drop=0.2)
+    cfg = DiffusionTrainConfig(
+        steps=steps, batch_size=4, lr=1e-3, device="cpu", seed=seed, cond_drop=0.2
+    )
     return train_diffusion.train(latents, StyleMaps.build(labelled_maps(), row_style), CONV, cfg)
 
 
@@ -125,7 +174,9 @@ def test_rows_only_see_their_own_styles_maps(monkeypatch):
         for row, c in zip(idx.tolist(), cond):
             image = int(c[0, 0, 0])
             assert torch.all(c == image)
-            assert image in own[int(row_style[row])], f"row {row} (style {int(row_style[row])}) saw image {image}"
+            assert image in own[int(row_style[row])], (
+                f"row {row} (style {int(row_style[row])}) saw image {image}"
+            )
             seen[int(row_style[row])].add(image)
     assert seen == own  # and all of its style's images, over the run
     assert model.net.cfg.cond_mode == "conv" and model.net.cond_dim == MAP
@@ -145,8 +196,12 @@ def test_conditions_must_fit_the_cond_mode():
     with pytest.raises(ValueError, match="go with 'conv' only"):
         train_diffusion.train(torch.randn(4, 2, 8), torch.eye(2)[[0, 1, 0, 1]], CONV, cfg)
     with pytest.raises(ValueError, match="go with 'conv' only"):
-        train_diffusion.train(torch.randn(4, 2, 8), StyleMaps.build(labelled_maps(), torch.tensor([0, 1, 0, 1])),
-                              DenoiserConfig(channels=(8, 16)), cfg)
+        train_diffusion.train(
+            torch.randn(4, 2, 8),
+            StyleMaps.build(labelled_maps(), torch.tensor([0, 1, 0, 1])),
+            DenoiserConfig(channels=(8, 16)),
+            cfg,
+        )
     conv = Condition("img", torch.zeros(2, *MAP), "s", "e", projection="conv")
     vec = Condition("onehot", torch.eye(2)[0], "s", "e")
     assert resolve_cond_mode("auto", [conv, conv], ["a", "b"]) == "conv"
@@ -163,9 +218,13 @@ def test_sampling_cycles_through_the_images():
     assert image_indices(7, 3) == [0, 1, 2, 0, 1, 2, 0]
     assert torch.equal(rows, maps[[0, 1, 2, 0, 1, 2, 0]])
     assert candidate_conditions(torch.eye(3)[1], 4, "mlp").shape == (4, 3)
-    with pytest.raises(ValueError, match=r"expected a condition \[n_images, C, h, w\], found shape \[3\]"):
+    with pytest.raises(
+        ValueError, match=r"expected a condition \[n_images, C, h, w\], found shape \[3\]"
+    ):
         candidate_conditions(torch.eye(3)[1], 4, "conv")
-    with pytest.raises(ValueError, match=r"expected a condition \[D\], found shape \[3, 16, 4, 4\]"):
+    with pytest.raises(
+        ValueError, match=r"expected a condition \[D\], found shape \[3, 16, 4, 4\]"
+    ):
         candidate_conditions(maps, 4, "mlp")
 
 
@@ -175,7 +234,10 @@ def test_conv_model_saves_and_reloads(tmp_path):
         model.net.out[-1].weight.normal_(generator=torch.Generator().manual_seed(1))
     save_model(tmp_path / "diff", model, noise.KIND)
     config = json.loads((tmp_path / "diff" / "config.json").read_text())
-    assert config["denoiser"]["cond_dim"] == list(MAP) and config["denoiser"]["config"]["cond_mode"] == "conv"
+    assert (
+        config["denoiser"]["cond_dim"] == list(MAP)
+        and config["denoiser"]["config"]["cond_mode"] == "conv"
+    )
     again = load_diffusion(tmp_path / "diff")
     assert again.net.cond_dim == MAP
     torch.manual_seed(0)
@@ -196,42 +258,123 @@ def style_inputs(tmp_path_factory):
     g = torch.Generator().manual_seed(0)
     harvests, sets, conds = [], {}, []
     for i, (style, maps) in enumerate(zip(STYLES, labelled_maps())):
-        sets[style] = ParamSet((1.0 if i else -1.0) + 0.1 * torch.randn(8, K, generator=g), LAYOUT, torch.arange(8),
-                               torch.rand(8, generator=g), {}, {"backbone": "tiny", "rank": 2, "task": style})
+        sets[style] = ParamSet(
+            (1.0 if i else -1.0) + 0.1 * torch.randn(8, K, generator=g),
+            LAYOUT,
+            torch.arange(8),
+            torch.rand(8, generator=g),
+            {},
+            {"backbone": "tiny", "rank": 2, "task": style},
+        )
         harvests.append(str(root / f"{style}.harvest.safetensors"))
         sets[style].save(harvests[-1])
         conds.append(str(root / f"{style}.cond.safetensors"))
-        Condition("resnet18-image", maps, style, "resnet18:test:layer2", f"{maps.shape[0]} train images",
-                  "conv").save(conds[-1])
+        Condition(
+            "resnet18-image",
+            maps,
+            style,
+            "resnet18:test:layer2",
+            f"{maps.shape[0]} train images",
+            "conv",
+        ).save(conds[-1])
     stats = root / "stats.safetensors"
     compute(sets, "task", 8).save(stats)
     ae = root / "autoencoder"
     torch.manual_seed(0)
     save_model(ae, ParamAutoencoder(AE_NET, K).eval(), autoencoder.KIND)
-    return {"root": root, "harvests": harvests, "stats": str(stats), "conditions": conds, "autoencoder": ae}
+    return {
+        "root": root,
+        "harvests": harvests,
+        "stats": str(stats),
+        "conditions": conds,
+        "autoencoder": ae,
+    }
 
 
 def test_entry_points_with_conv_conditions(style_inputs, tmp_path):
     """train_diffusion picks cond_mode conv from the files; sample_candidates records image i mod n."""
     s = style_inputs
     diff = tmp_path / "diff"
-    train_diffusion.main(["--autoencoder", str(s["autoencoder"]), "--stats", s["stats"], "--harvests", *s["harvests"],
-                          "--tasks", *STYLES, "--conditions", *s["conditions"], "--out-dir", str(diff),
-                          "--steps", "5", "--batch-size", "4", *DIFF_FLAGS])
+    train_diffusion.main(
+        [
+            "--autoencoder",
+            str(s["autoencoder"]),
+            "--stats",
+            s["stats"],
+            "--harvests",
+            *s["harvests"],
+            "--tasks",
+            *STYLES,
+            "--conditions",
+            *s["conditions"],
+            "--out-dir",
+            str(diff),
+            "--steps",
+            "5",
+            "--batch-size",
+            "4",
+            *DIFF_FLAGS,
+        ]
+    )
     config = json.loads((diff / "config.json").read_text())
-    assert config["denoiser"]["config"]["cond_mode"] == "conv" and config["denoiser"]["cond_dim"] == list(MAP)
+    assert config["denoiser"]["config"]["cond_mode"] == "conv" and config["denoiser"][
+        "cond_dim"
+    ] == list(MAP)
     assert config["extra"]["condition_images"] == dict(zip(STYLES, COUNTS))
     out = tmp_path / "cand.safetensors"
-    sample_candidates.main(["--diffusion", str(diff), "--autoencoder", str(s["autoencoder"]), "--stats", s["stats"],
-                            "--harvest", s["harvests"][1], "--condition", s["conditions"][1], "--task", STYLES[1],
-                            "--sampler", "ddim5", "--out", str(out), "--num-candidates", "7", "--device", "cpu",
-                            "--threads", "1"])
+    sample_candidates.main(
+        [
+            "--diffusion",
+            str(diff),
+            "--autoencoder",
+            str(s["autoencoder"]),
+            "--stats",
+            s["stats"],
+            "--harvest",
+            s["harvests"][1],
+            "--condition",
+            s["conditions"][1],
+            "--task",
+            STYLES[1],
+            "--sampler",
+            "ddim5",
+            "--out",
+            str(out),
+            "--num-candidates",
+            "7",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+        ]
+    )
     pset = ParamSet.load(out)
     assert pset.n == 7 and pset.info["condition_images"] == [0, 1, 2, 3, 4, 0, 1]
     vec = tmp_path / "vec.safetensors"
     Condition("onehot", torch.eye(2)[1], STYLES[1], "onehot:2").save(vec)
-    with pytest.raises(ValueError, match=r"vec\.safetensors: a condition with projection 'mlp' .*\(cond_mode 'conv'\)"):
-        sample_candidates.main(["--diffusion", str(diff), "--autoencoder", str(s["autoencoder"]), "--stats",
-                                s["stats"], "--harvest", s["harvests"][1], "--condition", str(vec), "--task",
-                                STYLES[1], "--sampler", "ddim5", "--out", str(tmp_path / "x.safetensors"),
-                                "--device", "cpu"])
+    with pytest.raises(
+        ValueError,
+        match=r"vec\.safetensors: a condition with projection 'mlp' .*\(cond_mode 'conv'\)",
+    ):
+        sample_candidates.main(
+            [
+                "--diffusion",
+                str(diff),
+                "--autoencoder",
+                str(s["autoencoder"]),
+                "--stats",
+                s["stats"],
+                "--harvest",
+                s["harvests"][1],
+                "--condition",
+                str(vec),
+                "--task",
+                STYLES[1],
+                "--sampler",
+                "ddim5",
+                "--out",
+                str(tmp_path / "x.safetensors"),
+                "--device",
+                "cpu",
+            ]
+        )

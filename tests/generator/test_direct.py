@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_sampling import TASKS, harvests  # tests/generator is on sys.path (pytest prepend mode)
 
 from condpdiff.conditions.condition import Condition, load_condition
 from condpdiff.generator.direct import arrangement as arr
@@ -12,8 +13,6 @@ from condpdiff.generator.direct.conditioning import ConditionBank, Recipe, condi
 from condpdiff.generator.direct.network import load_direct
 from condpdiff.params.norm_stats import NormStats, compute
 from condpdiff.params.paramfile import ParamSet
-
-from test_sampling import TASKS, harvests  # tests/generator is on sys.path (pytest prepend mode)
 
 FAST = ["--threads", "1", "--device", "cpu"]
 
@@ -39,7 +38,9 @@ def test_bank_draws_distinct_items_of_the_rows_own_task():
         chosen = idx[row][v].tolist()
         assert len(set(chosen)) == len(chosen) and max(chosen) < (5, 2)[t]
     pooled = bank.pool(tasks, idx, valid)
-    assert torch.allclose(pooled[1], torch.full((3,), 100.5))  # task 1: both of its items, whatever k asks
+    assert torch.allclose(
+        pooled[1], torch.full((3,), 100.5)
+    )  # task 1: both of its items, whatever k asks
     assert 0 <= float(pooled[0, 0]) <= 4
 
 
@@ -48,7 +49,9 @@ def test_condition_items_of_each_projection():
     conv = condition_items(Condition("resnet18-image", maps, "s", "enc", "", "conv"))
     assert conv.shape == (4, 6) and torch.allclose(conv[:, :3], maps.flatten(2).mean(2))
     assert condition_items(Condition("sentence-desc", torch.rand(7), "t", "enc")).shape == (1, 7)
-    assert condition_items(Condition("sentence-data", torch.rand(9, 7), "t", "enc", "", "set")).shape == (9, 7)
+    assert condition_items(
+        Condition("sentence-data", torch.rand(9, 7), "t", "enc", "", "set")
+    ).shape == (9, 7)
 
 
 def test_layer_targets_invert_and_weights_follow_the_task_share():
@@ -83,29 +86,102 @@ def test_train_and_sample_end_to_end(tiny_backbone, tmp_path, recipe):
     stats_path = tmp_path / "stats.safetensors"
     compute(sets, "task", 8, "0-0").save(stats_path)  # layer 0 only: layer 1 comes from the fill
     conds, model = data_conditions(tmp_path), tmp_path / "model"
-    train_direct.main(["--stats", str(stats_path), "--harvests", *hv, "--tasks", *TASKS, "--conditions", *conds,
-                       "--recipe", recipe, "--out-dir", str(model), "--hidden", "32", "--layer-hidden", "32",
-                       "--layer-embedding", "8", "--steps", "300", "--lr", "0.003", *FAST])
+    train_direct.main(
+        [
+            "--stats",
+            str(stats_path),
+            "--harvests",
+            *hv,
+            "--tasks",
+            *TASKS,
+            "--conditions",
+            *conds,
+            "--recipe",
+            recipe,
+            "--out-dir",
+            str(model),
+            "--hidden",
+            "32",
+            "--layer-hidden",
+            "32",
+            "--layer-embedding",
+            "8",
+            "--steps",
+            "300",
+            "--lr",
+            "0.003",
+            *FAST,
+        ]
+    )
     net = load_direct(model)
     assert net.extra["recipe"] == recipe and net.extra["tasks"] == TASKS
     out = {}
     for t, c, h in zip(TASKS, conds, hv):
         out[t] = tmp_path / f"{t}.cands.safetensors"
-        sample_direct.main(["--model", str(model), "--stats", str(stats_path), "--harvest", h, "--condition", c,
-                            "--task", t, "--recipe", recipe, "--out", str(out[t]), "--num-candidates", "5", *FAST])
+        sample_direct.main(
+            [
+                "--model",
+                str(model),
+                "--stats",
+                str(stats_path),
+                "--harvest",
+                h,
+                "--condition",
+                c,
+                "--task",
+                t,
+                "--recipe",
+                recipe,
+                "--out",
+                str(out[t]),
+                "--num-candidates",
+                "5",
+                *FAST,
+            ]
+        )
     stats = NormStats.load(stats_path)
     for t, h in zip(TASKS, hv):
         cands, harvest = ParamSet.load(out[t]), ParamSet.load(h)
-        assert cands.n == 5 and cands.layout == harvest.layout and cands.info["generator"] == "direct"
-        assert len(cands.info["condition_items"]) == 5 and all(len(x) == 2 for x in cands.info["condition_items"])
-        assert torch.equal(cands.params[:, ~stats.mask], harvest.params[-1:, ~stats.mask].expand(5, -1))
+        assert (
+            cands.n == 5 and cands.layout == harvest.layout and cands.info["generator"] == "direct"
+        )
+        assert (
+            cands.info["recipe"] == recipe and "sampler" not in cands.info
+        )  # a recipe is not a sampler
+        assert len(cands.info["condition_items"]) == 5 and all(
+            len(x) == 2 for x in cands.info["condition_items"]
+        )
+        assert torch.equal(
+            cands.params[:, ~stats.mask], harvest.params[-1:, ~stats.mask].expand(5, -1)
+        )
         mean = harvest.params[:, stats.mask].mean(0)
         other = ParamSet.load(hv[1 - TASKS.index(t)]).params[:, stats.mask].mean(0)
         # each task's candidates land nearer its own checkpoints than the other task's
-        assert (cands.params[:, stats.mask] - mean).norm(dim=1).max() < (cands.params[:, stats.mask] - other).norm(dim=1).min()
+        assert (cands.params[:, stats.mask] - mean).norm(dim=1).max() < (
+            cands.params[:, stats.mask] - other
+        ).norm(dim=1).min()
     again = tmp_path / "again.safetensors"
-    sample_direct.main(["--model", str(model), "--stats", str(stats_path), "--harvest", hv[0], "--condition", conds[0],
-                        "--task", TASKS[0], "--recipe", recipe, "--out", str(again), "--num-candidates", "5", *FAST])
+    sample_direct.main(
+        [
+            "--model",
+            str(model),
+            "--stats",
+            str(stats_path),
+            "--harvest",
+            hv[0],
+            "--condition",
+            conds[0],
+            "--task",
+            TASKS[0],
+            "--recipe",
+            recipe,
+            "--out",
+            str(again),
+            "--num-candidates",
+            "5",
+            *FAST,
+        ]
+    )
     assert again.read_bytes() == out[TASKS[0]].read_bytes()  # same seed, same file
 
 
@@ -115,10 +191,40 @@ def test_sampling_refuses_another_recipe_or_condition(tiny_backbone, tmp_path):
     stats_path = tmp_path / "stats.safetensors"
     compute(sets, "task", 8, "all").save(stats_path)
     conds, model = data_conditions(tmp_path), tmp_path / "model"
-    train_direct.main(["--stats", str(stats_path), "--harvests", *hv, "--tasks", *TASKS, "--conditions", *conds,
-                       "--recipe", "k2-layer-w0", "--out-dir", str(model), "--hidden", "16", "--steps", "5", *FAST])
-    common = ["--model", str(model), "--stats", str(stats_path), "--harvest", hv[0], "--task", TASKS[0],
-              "--out", str(tmp_path / "c.safetensors"), *FAST]
+    train_direct.main(
+        [
+            "--stats",
+            str(stats_path),
+            "--harvests",
+            *hv,
+            "--tasks",
+            *TASKS,
+            "--conditions",
+            *conds,
+            "--recipe",
+            "k2-layer-w0",
+            "--out-dir",
+            str(model),
+            "--hidden",
+            "16",
+            "--steps",
+            "5",
+            *FAST,
+        ]
+    )
+    common = [
+        "--model",
+        str(model),
+        "--stats",
+        str(stats_path),
+        "--harvest",
+        hv[0],
+        "--task",
+        TASKS[0],
+        "--out",
+        str(tmp_path / "c.safetensors"),
+        *FAST,
+    ]
     with pytest.raises(ValueError, match="trained with recipe 'k2-layer-w0'"):
         sample_direct.main([*common, "--condition", conds[0], "--recipe", "k4-layer-w0"])
     wide = tmp_path / "wide.safetensors"

@@ -79,7 +79,9 @@ def main(argv: list[str]) -> int:
             running_since.setdefault(j, time.time())
         running = [j for j in set(started) - done if time.time() - running_since[j] >= min_running]
         if proc.poll() is not None:
-            say(f"run 1 ended (exit {proc.returncode}) before it could be killed: remove its outputs first")
+            say(
+                f"run 1 ended (exit {proc.returncode}) before it could be killed: remove its outputs first"
+            )
             return 2
         if len(done) >= after and running:
             break
@@ -93,9 +95,16 @@ def main(argv: list[str]) -> int:
     text = run1_log.read_text()
     started, done = jobs(text), finished(text)
     killed = {j: started[j] for j in set(started) - done}
-    kept = {o: Path(o).stat().st_mtime_ns for j in done for o in started[j]["outputs"] if Path(o).exists()}
-    say(f"killed run 1 (SIGKILL to its process group) after {len(done)} finished jobs; running then: "
-        + ", ".join(f"{v['rule']} (job {j})" for j, v in killed.items()))
+    kept = {
+        o: Path(o).stat().st_mtime_ns
+        for j in done
+        for o in started[j]["outputs"]
+        if Path(o).exists()
+    }
+    say(
+        f"killed run 1 (SIGKILL to its process group) after {len(done)} finished jobs; running then: "
+        + ", ".join(f"{v['rule']} (job {j})" for j, v in killed.items())
+    )
 
     unlock = subprocess.run([*cmd, "--unlock"], capture_output=True, text=True)
     if unlock.returncode != 0:
@@ -103,7 +112,9 @@ def main(argv: list[str]) -> int:
         return 1
     run2_log = log_dir / "run2.log"
     with open(run2_log, "w") as fh:
-        rc2 = subprocess.run([*cmd, "--rerun-incomplete"], stdout=fh, stderr=subprocess.STDOUT).returncode
+        rc2 = subprocess.run(
+            [*cmd, "--rerun-incomplete"], stdout=fh, stderr=subprocess.STDOUT
+        ).returncode
     dry = subprocess.run([*cmd, "--dry-run"], capture_output=True, text=True)
     (log_dir / "dryrun.log").write_text(dry.stdout + dry.stderr)
 
@@ -114,15 +125,21 @@ def main(argv: list[str]) -> int:
     again = sorted(o for o in kept if o in rerun_outputs)
     if again:
         problems.append(f"outputs of jobs finished in run 1 were made again: {again[:5]}")
-    touched = sorted(o for o, t in kept.items() if not Path(o).exists() or Path(o).stat().st_mtime_ns != t)
+    touched = sorted(
+        o for o, t in kept.items() if not Path(o).exists() or Path(o).stat().st_mtime_ns != t
+    )
     if touched:
         problems.append(f"outputs of jobs finished in run 1 changed: {touched[:5]}")
     for j, v in killed.items():
         if not set(v["outputs"]) <= rerun_outputs:
-            problems.append(f"job {j} ({v['rule']}) was running at the kill and did not run again: partial output accepted")
+            problems.append(
+                f"job {j} ({v['rule']}) was running at the kill and did not run again: partial output accepted"
+            )
     if "Nothing to be done" not in dry.stdout + dry.stderr:
         problems.append("the dry run after run 2 still has jobs to do")
-    leftovers = [str(p) for p in Path("results").rglob(".*.tmp")] if Path("results").is_dir() else []
+    leftovers = (
+        [str(p) for p in Path("results").rglob(".*.tmp")] if Path("results").is_dir() else []
+    )
     if leftovers:
         problems.append(f"temporary files of atomic writes left behind: {leftovers[:5]}")
     report = [

@@ -16,7 +16,11 @@ from condpdiff.pipeline.artifacts import ArtifactError
 from condpdiff.util.atomic import save_safetensors
 
 # two layers of rank-2 LoRA on a 40-wide query: K = 4 x 80 = 320
-LAYOUT = [(f"m.layer.{i}.q.lora_{ab}.weight", shape) for i in range(2) for ab, shape in (("A", (2, 40)), ("B", (40, 2)))]
+LAYOUT = [
+    (f"m.layer.{i}.q.lora_{ab}.weight", shape)
+    for i in range(2)
+    for ab, shape in (("A", (2, 40)), ("B", (40, 2)))
+]
 K = 320
 INFO = {"backbone": "tiny", "rank": 2, "kind": "checkpoints"}
 
@@ -24,8 +28,14 @@ INFO = {"backbone": "tiny", "rank": 2, "kind": "checkpoints"}
 def harvest(task: str, n: int = 6, seed: int = 0, layout=LAYOUT) -> ParamSet:
     g = torch.Generator().manual_seed(seed)
     k = sum(a * b for _, (a, b) in layout)
-    return ParamSet(torch.randn(n, k, generator=g), layout, torch.arange(100, 100 + n), torch.rand(n, generator=g),
-                    {"classifier.weight": torch.randn(n, 2, 4, generator=g)}, {**INFO, "task": task})
+    return ParamSet(
+        torch.randn(n, k, generator=g),
+        layout,
+        torch.arange(100, 100 + n),
+        torch.rand(n, generator=g),
+        {"classifier.weight": torch.randn(n, 2, 4, generator=g)},
+        {**INFO, "task": task},
+    )
 
 
 def harvest_path(root, task: str):
@@ -34,8 +44,21 @@ def harvest_path(root, task: str):
 
 
 def norm_stats_cli(tmp_path, paths, out):
-    compute_norm_stats.main(["--harvests", *map(str, paths), "--tasks", "sst2", "rte", "--mode", "task", "--n", "4",
-                             "--out", str(out)])
+    compute_norm_stats.main(
+        [
+            "--harvests",
+            *map(str, paths),
+            "--tasks",
+            "sst2",
+            "rte",
+            "--mode",
+            "task",
+            "--n",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
 
 
 def test_truncated_harvest(tmp_path, assert_not_written):
@@ -51,7 +74,8 @@ def test_truncated_harvest(tmp_path, assert_not_written):
     msg = str(e.value)
     print(msg)
     assert msg.startswith(f"{paths[1]}: unreadable parameter file (truncated")
-    assert "snakemake --forcerun finetune_lora" in msg and "delete it" in msg
+    assert f"To rebuild: run `snakemake {paths[1]} --force --cores all --configfile" in msg
+    assert "reruns rule finetune_lora (images: finetune_style_lora) for this file" in msg
     assert_not_written(out)
 
 
@@ -68,8 +92,10 @@ def test_non_finite_params(tmp_path, assert_not_written):
         norm_stats_cli(tmp_path, paths, out)
     msg = str(e.value)
     print(msg)
-    assert msg.startswith(f"{paths[0]}: params holds 1 non-finite values; expected finite values; found nan at index (3, 17)")
-    assert "--forcerun finetune_lora" in msg
+    assert msg.startswith(
+        f"{paths[0]}: params holds 1 non-finite values; expected finite values; found nan at index (3, 17)"
+    )
+    assert "reruns rule finetune_lora" in msg
     assert_not_written(out)
 
 
@@ -77,7 +103,10 @@ def test_non_finite_head(tmp_path):
     bad = harvest("sst2")
     bad.heads["classifier.weight"][0, 1, 2] = float("inf")
     bad.save(tmp_path / "h.safetensors")
-    with pytest.raises(ArtifactError, match=re.escape(f"{tmp_path / 'h.safetensors'}: head/classifier.weight holds 1 non-finite")):
+    with pytest.raises(
+        ArtifactError,
+        match=re.escape(f"{tmp_path / 'h.safetensors'}: head/classifier.weight holds 1 non-finite"),
+    ):
         ParamSet.load(tmp_path / "h.safetensors")
 
 
@@ -90,39 +119,64 @@ def test_missing_harvest(tmp_path, assert_not_written):
         norm_stats_cli(tmp_path, paths, out)
     msg = str(e.value)
     print(msg)
-    assert msg.startswith(f"{paths[1]}: parameter file not found. To rebuild: delete it and rerun snakemake")
-    assert "--forcerun finetune_lora" in msg
+    assert msg.startswith(
+        f"{paths[1]}: parameter file not found. To rebuild: run `snakemake {paths[1]} --force"
+    )
+    assert "reruns rule finetune_lora" in msg
     assert_not_written(out)
 
 
 def test_candidates_of_the_wrong_length_for_their_layout(tmp_path):
     path = tmp_path / "candidates" / "tiny_r2" / "sst2.safetensors"
     info = {**INFO, "kind": "candidates", "task": "sst2"}
-    metadata = {"format": FORMAT, "layout": json.dumps([[n, list(s)] for n, s in LAYOUT]), "head_layout": "[]",
-                "info": json.dumps(info)}
-    save_safetensors(path, {"params": torch.zeros(5, K - 20), "steps": torch.arange(5),
-                            "loss": torch.full((5,), float("nan"))}, metadata)
+    metadata = {
+        "format": FORMAT,
+        "layout": json.dumps([[n, list(s)] for n, s in LAYOUT]),
+        "head_layout": "[]",
+        "info": json.dumps(info),
+    }
+    save_safetensors(
+        path,
+        {
+            "params": torch.zeros(5, K - 20),
+            "steps": torch.arange(5),
+            "loss": torch.full((5,), float("nan")),
+        },
+        metadata,
+    )
     with pytest.raises(ArtifactError) as e:
         ParamSet.load(path)
     msg = str(e.value)
     print(msg)
     assert msg.startswith(f"{path}: parameter rows do not match the file's LoRA layout")
     assert "backbone tiny, rank 2, task sst2" in msg
-    assert f"expected [N, K] with K = {K} (the layout's 4 tensors)" in msg and "found params of shape [5, 300]" in msg
-    assert "--forcerun sample_candidates" in msg
+    assert (
+        f"expected [N, K] with K = {K} (the layout's 4 tensors)" in msg
+        and "found params of shape [5, 300]" in msg
+    )
+    assert "reruns rule sample_candidates" in msg
 
 
 def test_harvest_and_candidates_of_different_layouts(tmp_path):
     rank4 = [(n, (4, s[1]) if "lora_A" in n else (s[0], 4)) for n, s in LAYOUT]
-    cands_path, harvest_path_ = tmp_path / "candidates.safetensors", tmp_path / "harvest.safetensors"
+    cands_path, harvest_path_ = (
+        tmp_path / "candidates.safetensors",
+        tmp_path / "harvest.safetensors",
+    )
     cands, hv = harvest("sst2", layout=rank4), harvest("sst2")
     cands.info["rank"] = 4
     with pytest.raises(ArtifactError) as e:
         require_same_layout(cands, cands_path, hv, harvest_path_)
     msg = str(e.value)
     print(msg)
-    assert msg.startswith(f"{cands_path}: LoRA layout differs from {harvest_path_} (backbone tiny, rank 2, task sst2")
-    assert f"expected K = {K} in 4 tensors" in msg and f"found K = {2 * K} in 4 tensors" in msg and "rank 4" in msg
+    assert msg.startswith(
+        f"{cands_path}: LoRA layout differs from {harvest_path_} (backbone tiny, rank 2, task sst2"
+    )
+    assert (
+        f"expected K = {K} in 4 tensors" in msg
+        and f"found K = {2 * K} in 4 tensors" in msg
+        and "rank 4" in msg
+    )
 
 
 def test_scoring_candidates_against_a_harvest_of_another_layout(tmp_path, assert_not_written):
@@ -139,28 +193,73 @@ def test_scoring_candidates_against_a_harvest_of_another_layout(tmp_path, assert
     rank4_cands.save(cands)
     harvest("sst2").save(hv)
     out = tmp_path / "scores" / "candidate_scores.json"
-    with pytest.raises(ArtifactError) as e:
-        score.main(["--model", "no-model-is-loaded", "--task-file", str(tmp_path / "sst2.json"), "--data-source", "local",
-                    "--rank", "4", "--alpha", "8", "--target-modules", "query", "--params", str(cands),
-                    "--head", "last_checkpoint", "--harvest", str(hv), "--out", str(out)])
+    args = [
+        "--model",
+        "no-model-is-loaded",
+        "--task-file",
+        str(tmp_path / "sst2.json"),
+        "--data-source",
+        "local",
+        "--rank",
+        "4",
+        "--alpha",
+        "8",
+        "--target-modules",
+        "query",
+        "--params",
+        str(cands),
+        "--head",
+        "last_checkpoint",
+        "--harvest",
+        str(hv),
+        "--out",
+        str(out),
+    ]
+    with pytest.raises(ArtifactError) as e:  # the harvest records rank 2: refused by its provenance
+        score.main(args)
     msg = str(e.value)
     print(msg)
-    assert msg.startswith(f"{cands}: LoRA layout differs from {hv} (backbone tiny, rank 2, task sst2, kind checkpoints)")
-    assert f"found K = {2 * K} in 4 tensors like m.layer.0.q.lora_A.weight (backbone tiny, rank 4, task sst2, kind candidates)" in msg
+    assert msg.startswith(
+        f"{hv}: parameter file made for another rank; expected rank 4 (what "
+        "condpdiff.text.score (--harvest) expects); found rank 2 (the file records "
+        "kind checkpoints, task sst2, backbone tiny, rank 2)"
+    )
+    unrecorded = harvest("sst2")
+    del unrecorded.info["rank"]  # a file that does not record its rank: its layout still has to fit
+    unrecorded.save(hv)
+    with pytest.raises(ArtifactError) as e:
+        score.main(args)
+    msg = str(e.value)
+    print(msg)
+    assert msg.startswith(
+        f"{cands}: LoRA layout differs from {hv} (backbone tiny, task sst2, kind checkpoints)"
+    )
+    assert (
+        f"found K = {2 * K} in 4 tensors like m.layer.0.q.lora_A.weight (backbone tiny, rank 4, task sst2, kind candidates)"
+        in msg
+    )
     assert_not_written(out)
 
 
 def test_stats_whose_mean_has_the_wrong_shape(tmp_path):
     good = compute({"sst2": harvest("sst2"), "rte": harvest("rte", seed=1)}, "task", 4)
     path = tmp_path / "stats" / "stats.safetensors"
-    NormStats(good.mode, good.tasks, good.mean[:, :10].contiguous(), good.std, good.mask, good.n, good.layers).save(path)
+    NormStats(
+        good.mode,
+        good.tasks,
+        good.mean[:, :10].contiguous(),
+        good.std,
+        good.mask,
+        good.n,
+        good.layers,
+    ).save(path)
     with pytest.raises(ArtifactError) as e:
         NormStats.load(path)
     msg = str(e.value)
     print(msg)
     assert msg.startswith(f"{path}: 'mean' does not fit the tasks and mask")
     assert f"expected shape [2, {K}] (2 tasks x {K} generated coordinates); found [2, 10]" in msg
-    assert "--forcerun compute_norm_stats" in msg
+    assert "reruns rule compute_norm_stats" in msg
 
 
 def test_stats_for_another_k(tmp_path):
@@ -172,8 +271,20 @@ def test_stats_for_another_k(tmp_path):
     paths = [tmp_path / "sst2.safetensors", tmp_path / "rte.safetensors"]
     for i, (t, p) in enumerate(zip(("sst2", "rte"), paths)):
         harvest(t, seed=i, layout=rank4).save(p)
-    with pytest.raises(ArtifactError, match=re.escape(f"{paths[0]}: parameter vectors do not fit the normalisation "
-                                                      f"stats; expected K = {K} (the stats' mask); found K = {2 * K}")):
-        load_training_harvests(stats, tmp_path / "stats.safetensors", list(map(str, paths)), ["sst2", "rte"])
-    with pytest.raises(ArtifactError, match=r"stats\.safetensors: normalisation stats of other tasks; expected tasks \['rte', 'sst2'\]"):
-        load_training_harvests(stats, tmp_path / "stats.safetensors", list(map(str, paths[::-1])), ["rte", "sst2"])
+    with pytest.raises(
+        ArtifactError,
+        match=re.escape(
+            f"{paths[0]}: parameter vectors do not fit the normalisation "
+            f"stats; expected K = {K} (the stats' mask); found K = {2 * K}"
+        ),
+    ):
+        load_training_harvests(
+            stats, tmp_path / "stats.safetensors", list(map(str, paths)), ["sst2", "rte"]
+        )
+    with pytest.raises(
+        ArtifactError,
+        match=r"stats\.safetensors: normalisation stats of other tasks; expected tasks \['rte', 'sst2'\]",
+    ):
+        load_training_harvests(
+            stats, tmp_path / "stats.safetensors", list(map(str, paths[::-1])), ["rte", "sst2"]
+        )

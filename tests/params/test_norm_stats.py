@@ -78,7 +78,11 @@ def test_unseen_task_gets_the_pooled_stats_and_is_not_trained_on(tmp_path):
         if mode != "none":
             pooled = torch.cat([data["a"].params, data["b"].params]).double()
             assert torch.allclose(s.mean[2], pooled.mean(0).float(), atol=1e-5)
-            assert torch.allclose(s.denormalise(torch.zeros(1, 6), "c", torch.zeros(6))[0], pooled.mean(0).float(), atol=1e-5)
+            assert torch.allclose(
+                s.denormalise(torch.zeros(1, 6), "c", torch.zeros(6))[0],
+                pooled.mean(0).float(),
+                atol=1e-5,
+            )
     assert compute(data, "task", n=8).unseen == []
     with pytest.raises(ValueError, match="both trained on and unseen"):
         compute(data, "task", n=8, unseen=["a"])

@@ -29,16 +29,26 @@ def test_save_load_round_trip(tmp_path):
     a = pset()
     a.save(tmp_path / "p.safetensors")
     b = ParamSet.load(tmp_path / "p.safetensors")
-    assert torch.equal(a.params, b.params) and torch.equal(a.steps, b.steps) and torch.equal(a.loss, b.loss)
-    assert b.layout == LAYOUT and b.info == a.info and b.head_layout == [("classifier.weight", (2, 2))]
+    assert (
+        torch.equal(a.params, b.params)
+        and torch.equal(a.steps, b.steps)
+        and torch.equal(a.loss, b.loss)
+    )
+    assert (
+        b.layout == LAYOUT and b.info == a.info and b.head_layout == [("classifier.weight", (2, 2))]
+    )
     assert torch.equal(b.heads["classifier.weight"], a.heads["classifier.weight"])
 
 
 def test_wrong_format_and_missing_file_are_named(tmp_path):
     from condpdiff.util.atomic import save_safetensors
 
-    save_safetensors(tmp_path / "x.safetensors", {"params": torch.zeros(1, 9)}, {"format": "other/1"})
-    with pytest.raises(ValueError, match=f"x.safetensors.*expected metadata format '{FORMAT}'; found 'other/1'"):
+    save_safetensors(
+        tmp_path / "x.safetensors", {"params": torch.zeros(1, 9)}, {"format": "other/1"}
+    )
+    with pytest.raises(
+        ValueError, match=f"x.safetensors.*expected metadata format '{FORMAT}'; found 'other/1'"
+    ):
         ParamSet.load(tmp_path / "x.safetensors")
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         ParamSet.load(tmp_path / "nope.safetensors")
@@ -66,7 +76,9 @@ def test_select_last_and_heads():
     a = pset()
     last = a.last(2)
     assert last.steps.tolist() == [102, 103] and torch.equal(last.params, a.params[2:])
-    assert torch.equal(last.head_state_dict(1)["classifier.weight"], a.heads["classifier.weight"][3])
+    assert torch.equal(
+        last.head_state_dict(1)["classifier.weight"], a.heads["classifier.weight"][3]
+    )
     assert torch.equal(a.lora_state_dict(1)[LAYOUT[0][0]], a.params[1, :3].view(1, 3))
     with pytest.raises(ValueError, match="last 5"):
         a.last(5)

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from condpdiff.pipeline.analysis_targets import AnalysisPaths, analysis_files, default_settings, setting_label
+from condpdiff.pipeline.analysis_targets import (
+    AnalysisPaths,
+    analysis_files,
+    default_settings,
+    setting_label,
+)
 from condpdiff.pipeline.config import check
 from condpdiff.pipeline.image_paths import eval_part
 from condpdiff.pipeline.targets import figure_target_files
@@ -33,8 +38,11 @@ def test_text_files_hold_the_generator_setting(smoke_config):
 
 
 def test_schema_defaults_of_the_analysis_section(smoke_config):
-    assert smoke_config["analysis"] == {"projection": {"components": 2}, "trajectory": {"paths": 5, "points": 6},
-                                        "curves": {"smoothing": 25}}
+    assert smoke_config["analysis"] == {
+        "projection": {"components": 2},
+        "trajectory": {"paths": 5, "points": 6},
+        "curves": {"smoothing": 25},
+    }
 
 
 def test_image_files_put_fid_under_the_eval_part_and_each_rank_gets_its_own():
@@ -52,12 +60,23 @@ def test_image_files_put_fid_under_the_eval_part_and_each_rank_gets_its_own():
 def test_paths_and_labels_fill_wildcards():
     A = AnalysisPaths("R/")
     assert A.nearest_fid("csv", evalpart="E", backbone="b") == (
-        "R/analysis/b/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/{kind}/cond-{condition}/{sampler}/E/nearest_checkpoint.csv"
+        "R/analysis/b/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/{kind}/cond-{condition}/{draw}/E/nearest_checkpoint.csv"
     )
-    w = {"backbone": "b", "rank": 1, "n": 5, "layers": "all", "norm": "task", "unseen": "", "condition": "c"}
-    assert A.curves("png", **w) == "R/analysis/b/r1/n5/layers-all/norm-task/pdiff/cond-c/training_curves.png"
+    w = {
+        "backbone": "b",
+        "rank": 1,
+        "n": 5,
+        "layers": "all",
+        "norm": "task",
+        "unseen": "",
+        "condition": "c",
+    }
+    assert (
+        A.curves("png", **w)
+        == "R/analysis/b/r1/n5/layers-all/norm-task/pdiff/cond-c/training_curves.png"
+    )
     assert setting_label(w) == "b r1 n5 layers-all norm-task cond-c"
-    assert setting_label({**w, "kind": "pdiff", "sampler": "ddim9"}).endswith("pdiff cond-c ddim9")
+    assert setting_label({**w, "kind": "pdiff", "draw": "ddim9"}).endswith("pdiff cond-c ddim9")
 
 
 @pytest.mark.slow
@@ -69,8 +88,13 @@ def test_smoke_dry_run_of_analyses_scores_every_candidate_on_dev_on_demand(tmp_p
     path = tmp_path / "smoke.yaml"
     path.write_text(yaml.safe_dump(config))
     exe = Path(sys.executable).with_name("snakemake")
-    out = subprocess.run([str(exe), "analyses", "-n", "--configfile", str(path), "--quiet", "rules"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(exe), "analyses", "-n", "--configfile", str(path), "--quiet", "rules"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     start = lines.index("Job stats:") + 3

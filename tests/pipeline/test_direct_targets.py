@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import (  # tests/pipeline is on sys.path (pytest prepend mode)
+    job_counts,
+    snakemake,
+)
 
 from condpdiff.pipeline.config import ConfigError, check
 from condpdiff.pipeline.paths import Paths
 from condpdiff.pipeline.targets import table_files, table_spec
 from condpdiff.text.tasks import get_task
-
-from test_workflow import job_counts, snakemake  # tests/pipeline is on sys.path (pytest prepend mode)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -30,12 +32,20 @@ def with_direct(smoke_config, **more) -> dict:
 
 def test_direct_model_and_candidate_paths():
     P = Paths("R")
-    w = dict(backbone="b", rank=1, n=5, layers="all", norm="task", unseen="", condition="sentence-data",
-             sampler="k8-layer-w0.75", task="t")
-    assert P.direct("model.safetensors", **w) == \
-        "R/generator/b/r1/n5/layers-all/norm-task/direct/cond-sentence-data/k8-layer-w0.75/model/model.safetensors"
-    assert P.candidates(kind="direct", **w) == \
-        "R/generator/b/r1/n5/layers-all/norm-task/direct/cond-sentence-data/k8-layer-w0.75/candidates/t.safetensors"
+    w = dict(
+        backbone="b",
+        rank=1,
+        n=5,
+        layers="all",
+        norm="task",
+        unseen="",
+        condition="sentence-data",
+        recipe="k8-layer-w0.75",
+        task="t",
+    )
+    gen = "R/generator/b/r1/n5/layers-all/norm-task/direct/cond-sentence-data/recipe-k8-layer-w0.75"
+    assert P.direct("model.safetensors", **w) == f"{gen}/model/model.safetensors"
+    assert P.candidates(kind="direct", **w) == f"{gen}/candidates/t.safetensors"
 
 
 def test_table1_and_table_unseen_get_a_row_per_generator(smoke_config):
@@ -47,7 +57,7 @@ def test_table1_and_table_unseen_get_a_row_per_generator(smoke_config):
     assert labels == ["pdiff sentence-twoshot ddim20", "direct sentence-data k8-layer-w0.75"]
     pdiff, direct = (row["cells"]["syn_topic"] for row in spec["rows"])
     assert "/pdiff/cond-sentence-twoshot/ddim20/" in pdiff["generated"]
-    assert "/direct/cond-sentence-data/k8-layer-w0.75/syn_topic/" in direct["generated"]
+    assert "/direct/cond-sentence-data/recipe-k8-layer-w0.75/syn_topic/" in direct["generated"]
     assert pdiff["original"] == direct["original"] and pdiff["soup"] == direct["soup"]
     unseen = table_spec(config, "table_unseen")
     cells = unseen["rows"][1]["cells"]["syn_topic"]
@@ -69,8 +79,12 @@ def test_table_direct_rows_are_recipes(smoke_config):
     config["ablations"]["direct"] = ["k8-layer-w0.75", "k8-flat-w0"]
     check(config, SCHEMA, get_task)
     spec = table_spec(config, "table_direct")
-    assert [row["label"] for row in spec["rows"]] == [{"recipe": "k8-layer-w0.75"}, {"recipe": "k8-flat-w0"}]
-    assert "/direct/cond-sentence-data/k8-flat-w0/" in spec["rows"][1]["cells"]["syn_topic"]["generated"]
+    assert [row["label"] for row in spec["rows"]] == [
+        {"recipe": "k8-layer-w0.75"},
+        {"recipe": "k8-flat-w0"},
+    ]
+    generated = spec["rows"][1]["cells"]["syn_topic"]["generated"]
+    assert "/direct/cond-sentence-data/recipe-k8-flat-w0/" in generated
     assert spec["kind"] == "ablation"
 
 
@@ -80,23 +94,44 @@ def test_image_table2_rows_per_generator():
     spec = table_spec(config, "table2")
     assert [row["label"]["generator"].split()[0] for row in spec["rows"]] == ["pdiff", "direct"]
     style = spec["tasks"][0]
-    assert "/direct/cond-resnet18-image/k4-layer-w0.75/" in spec["rows"][1]["cells"][style]["generated"]
+    generated = spec["rows"][1]["cells"][style]["generated"]
+    assert "/direct/cond-resnet18-image/recipe-k4-layer-w0.75/" in generated
 
 
 @pytest.mark.parametrize(
     "edit, key, words",
     [
-        (lambda c: c["generator"].update(condition="sentence-data"), "generator.condition", "data condition"),
-        (lambda c: c["compare_generators"][0].update(sampler="ddim50"), "compare_generators[0].sampler",
-         "needs a recipe"),
+        (
+            lambda c: c["generator"].update(condition="sentence-data"),
+            "generator.condition",
+            "data condition",
+        ),
+        (
+            lambda c: c["compare_generators"][0].update(sampler="ddim50"),
+            "compare_generators[0].sampler",
+            "needs a recipe",
+        ),
         (lambda c: c["generator"].update(sampler="k8-flat-w0"), "generator.sampler", "ddim<steps>"),
-        (lambda c: c["compare_generators"][0].update(condition="resnet18-image"), "compare_generators[0].condition",
-         "expected one of"),
+        (
+            lambda c: c["compare_generators"][0].update(condition="resnet18-image"),
+            "compare_generators[0].condition",
+            "expected one of",
+        ),
         (lambda c: c.update(compare_generators=[]), "ablations.direct", "kind 'direct'"),
-        (lambda c: c["compare_generators"].append(dict(DIRECT)), "compare_generators[1]", "listed twice"),
-        (lambda c: c.update(compare_generators=[{**DIRECT, "condition": "onehot"}], leave_one_out=["syn_topic"],
-                            generator={**c["generator"], "condition": "sentence-twoshot"}),
-         "leave_one_out", "onehot' of compare_generators[0] is an index"),
+        (
+            lambda c: c["compare_generators"].append(dict(DIRECT)),
+            "compare_generators[1]",
+            "listed twice",
+        ),
+        (
+            lambda c: c.update(
+                compare_generators=[{**DIRECT, "condition": "onehot"}],
+                leave_one_out=["syn_topic"],
+                generator={**c["generator"], "condition": "sentence-twoshot"},
+            ),
+            "leave_one_out",
+            "onehot' of compare_generators[0] is an index",
+        ),
     ],
 )
 def test_bad_generator_settings_name_the_key(smoke_config, edit, key, words):
@@ -124,32 +159,54 @@ def test_image_generalisation_and_analyses_need_the_diffusion_generator():
 def test_direct_as_the_default_generator_serves_every_text_table(smoke_config):
     config = copy.deepcopy(smoke_config)
     config["generator"].update(kind="direct", sampler="k1-layer-w0")
-    config.update(compare_generators=[], targets=["table1", "table_cross", "table3", "table4a", "table_direct"])
+    config.update(
+        compare_generators=[],
+        targets=["table1", "table_cross", "table3", "table4a", "table_direct"],
+    )
     config["ablations"]["direct"] = ["k1-layer-w0", "k1-flat-w0"]
     check(config, SCHEMA, get_task)
     for table in config["targets"]:
         files = table_files(table_spec(config, table))
         generated = [f for f in files if f.endswith(("generated.json", "cross.json"))]
-        assert generated and all("/direct/cond-onehot/k1-" in f for f in generated), table
+        assert generated and all("/direct/cond-onehot/recipe-k1-" in f for f in generated), table
 
 
 @pytest.mark.slow
 def test_dry_run_trains_one_direct_generator_per_recipe_and_left_out_task(tmp_path):
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
-    config.update(results_dir=str(tmp_path / "results"), leave_one_out=["syn_topic"],
-                  targets=["table1", "table_unseen", "table_direct"])
+    config.update(
+        results_dir=str(tmp_path / "results"),
+        leave_one_out=["syn_topic"],
+        targets=["table1", "table_unseen", "table_direct"],
+    )
     config["generator"]["condition"] = "sentence-twoshot"
-    config["compare_generators"][0]["condition"] = "sentence-data"  # leave-one-out needs content conditions
+    config["compare_generators"][0]["condition"] = (
+        "sentence-data"  # leave-one-out needs content conditions
+    )
     path = tmp_path / "direct.yaml"
     path.write_text(yaml.safe_dump(config))
     out = snakemake("-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    assert counts["train_direct"] == 3  # k1-layer-w0.75 (every task, without syn_topic) + k1-flat-w0
+    assert (
+        counts["train_direct"] == 3
+    )  # k1-layer-w0.75 (every task, without syn_topic) + k1-flat-w0
     assert counts["sample_direct"] == 3 + 1 + 3 and counts["encode_data_condition"] == 3
     P = Paths(config["results_dir"])
-    model = P.direct("model.safetensors", backbone="tiny", rank=1, n=20, layers="all", norm="task",
-                     unseen="-without-syn_topic", condition="sentence-data", sampler="k1-layer-w0.75")
+    model = P.direct(
+        "model.safetensors",
+        backbone="tiny",
+        rank=1,
+        n=20,
+        layers="all",
+        norm="task",
+        unseen="-without-syn_topic",
+        condition="sentence-data",
+        recipe="k1-layer-w0.75",
+    )
     out = snakemake(model, "-n", "--configfile", str(path), "-p")
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "--tasks syn_sentiment syn_overlap" in out.stdout and "--recipe k1-layer-w0.75" in out.stdout
+    assert (
+        "--tasks syn_sentiment syn_overlap" in out.stdout
+        and "--recipe k1-layer-w0.75" in out.stdout
+    )

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import (  # tests/pipeline is on sys.path (pytest prepend mode)
+    job_counts,
+    snakemake,
+)
 
 from condpdiff.pipeline.config import ConfigError, check
 from condpdiff.pipeline.paths import GEN_PART, Paths, unseen_part, unseen_task
 from condpdiff.pipeline.targets import UNSEEN_COLUMNS, table_files, table_spec
 from condpdiff.text.tasks import get_task
-
-from test_workflow import job_counts, snakemake  # tests/pipeline is on sys.path (pytest prepend mode)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -24,7 +26,9 @@ def loo_config(smoke_config, left_out=("syn_topic",)) -> dict:
     config = copy.deepcopy(smoke_config)
     config["generator"]["condition"] = "sentence-twoshot"
     config["leave_one_out"] = list(left_out)
-    config.update(compare_generators=[], targets=["table1"])  # one generator here (test_direct_targets.py: two)
+    config.update(
+        compare_generators=[], targets=["table1"]
+    )  # one generator here (test_direct_targets.py: two)
     return config
 
 
@@ -35,10 +39,24 @@ def test_unseen_part_round_trip_and_generator_path():
         unseen_task("-with-sst2")
     assert "norm-{norm}{unseen}" in GEN_PART
     P = Paths("R")
-    w = dict(backbone="b", rank=1, n=5, layers="all", norm="task", kind="pdiff", condition="sentence-twoshot",
-             sampler="ddim20", task="t")
-    assert P.candidates(**w, unseen="") == "R/generator/b/r1/n5/layers-all/norm-task/pdiff/cond-sentence-twoshot/ddim20/candidates/t.safetensors"
-    assert P.candidates(**w, unseen=unseen_part("t")).startswith("R/generator/b/r1/n5/layers-all/norm-task-without-t/")
+    w = dict(
+        backbone="b",
+        rank=1,
+        n=5,
+        layers="all",
+        norm="task",
+        kind="pdiff",
+        condition="sentence-twoshot",
+        sampler="ddim20",
+        task="t",
+    )
+    assert (
+        P.candidates(**w, unseen="")
+        == "R/generator/b/r1/n5/layers-all/norm-task/pdiff/cond-sentence-twoshot/ddim20/candidates/t.safetensors"
+    )
+    assert P.candidates(**w, unseen=unseen_part("t")).startswith(
+        "R/generator/b/r1/n5/layers-all/norm-task-without-t/"
+    )
     assert P.nolora("nolora", backbone="b", rank=1, task="t") == "R/scores/b/r1/t/nolora.json"
 
 
@@ -93,8 +111,11 @@ def test_dry_run_trains_one_generator_per_left_out_task(tmp_path, smoke_config):
     """Per left-out task: stats, autoencoder (no reconstructions) and diffusion on the other tasks,
     candidates and selection for the left-out task; plus the no-LoRA cells."""
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
-    config.update(results_dir=str(tmp_path / "results"), leave_one_out=["syn_topic", "syn_overlap"],
-                  targets=["table_unseen"])
+    config.update(
+        results_dir=str(tmp_path / "results"),
+        leave_one_out=["syn_topic", "syn_overlap"],
+        targets=["table_unseen"],
+    )
     config["generator"]["condition"] = "sentence-twoshot"
     config["compare_generators"] = []
     path = tmp_path / "loo.yaml"
@@ -107,7 +128,9 @@ def test_dry_run_trains_one_generator_per_left_out_task(tmp_path, smoke_config):
     assert counts["make_generated_cell"] == 4  # unseen + seen for each left-out task
     assert counts["score_nolora"] == 2 and counts["make_text_nolora_cell"] == 2
     P = Paths(config["results_dir"])
-    stats = P.norm_stats(backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="-without-syn_topic")
+    stats = P.norm_stats(
+        backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="-without-syn_topic"
+    )
     out = snakemake(stats, "-n", "--configfile", str(path), "-p")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "--tasks syn_sentiment syn_overlap" in out.stdout and "--unseen syn_topic" in out.stdout

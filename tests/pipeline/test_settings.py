@@ -12,9 +12,9 @@ from condpdiff.util import cli
 
 
 def test_flags_format():
-    assert settings.flags({"batch_size": 32, "channels": [8, 16], "head_lr": None, "clip_model": "ViT B"}) == (
-        "--batch-size 32 --channels 8 16 --head-lr none --clip-model 'ViT B'"
-    )
+    assert settings.flags(
+        {"batch_size": 32, "channels": [8, 16], "head_lr": None, "clip_model": "ViT B"}
+    ) == ("--batch-size 32 --channels 8 16 --head-lr none --clip-model 'ViT B'")
 
 
 def test_lora_alpha_and_backbone_args(smoke_config):
@@ -24,10 +24,15 @@ def test_lora_alpha_and_backbone_args(smoke_config):
     args = shlex.split(settings.backbone_task_args(smoke_config, "tiny", 1, "syn_topic"))
     assert args[args.index("--model") + 1] == "results/smoke/backbones/tiny"
     assert args[args.index("--task-file") + 1] == "results/smoke/tasks/syn_topic.json"
-    assert args[args.index("--data-source") + 1] == "local" and args[args.index("--glue-dir") + 1] == "results/smoke/data/glue"
+    assert (
+        args[args.index("--data-source") + 1] == "local"
+        and args[args.index("--glue-dir") + 1] == "results/smoke/data/glue"
+    )
     assert args[args.index("--rank") + 1] == "1" and args[args.index("--alpha") + 1] == "8"
     hub = {**smoke_config, "data": {"source": "hub"}}
-    assert settings.glue_dir(hub) == "" and "--data-source hub" in settings.backbone_task_args(hub, "tiny", 1, "t")
+    assert settings.glue_dir(hub) == "" and "--data-source hub" in settings.backbone_task_args(
+        hub, "tiny", 1, "t"
+    )
 
 
 def test_backbone_args_parse_with_every_text_step(smoke_config):
@@ -40,12 +45,12 @@ def test_backbone_args_parse_with_every_text_step(smoke_config):
 
 
 def _section_classes():
-    from condpdiff.text.encode_condition import ConditionConfig
     from condpdiff.generator.pdiff.autoencoder import AutoencoderConfig
     from condpdiff.generator.pdiff.denoiser import DenoiserConfig
     from condpdiff.generator.pdiff.sample_candidates import SamplingConfig
     from condpdiff.generator.pdiff.train_autoencoder import AETrainConfig
     from condpdiff.generator.pdiff.train_diffusion import DiffusionTrainConfig
+    from condpdiff.text.encode_condition import ConditionConfig
     from condpdiff.text.finetune_lora import FinetuneConfig
 
     return {
@@ -57,7 +62,9 @@ def _section_classes():
     }
 
 
-@pytest.mark.parametrize("section", ["sampling", "conditions", "finetune", "autoencoder", "diffusion"])
+@pytest.mark.parametrize(
+    "section", ["sampling", "conditions", "finetune", "autoencoder", "diffusion"]
+)
 def test_a_section_round_trips_through_its_flags(smoke_config, section):
     classes = _section_classes()[section]
     p = argparse.ArgumentParser()
@@ -81,7 +88,9 @@ def test_scoring_flags_parse_with_the_scorer(smoke_config):
     ns = p.parse_args(shlex.split(settings.scoring_flags(smoke_config, ["selection", "dev"])))
     cfg = cli.dataclass_from_args(ScoringConfig, ns)
     assert ns.splits == ["selection", "dev"]
-    assert cfg.max_length == smoke_config["finetune"]["max_length"] == 32  # scoring falls back to fine-tuning's
+    assert (
+        cfg.max_length == smoke_config["finetune"]["max_length"] == 32
+    )  # scoring falls back to fine-tuning's
     # finetune sets neither dev cap nor seed: scoring's defaults must be fine-tuning's (the same dev subset)
     assert cfg.max_dev_examples is None and cfg.dev_seed == FinetuneConfig.seed
     assert cfg.batch_size == 128 and cfg.mixed_precision == "no"

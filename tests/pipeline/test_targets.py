@@ -11,7 +11,14 @@ from condpdiff.pipeline import settings, targets
 from condpdiff.pipeline.targets import cell_path, selection_dir, table_files, table_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20"}
+SETTING = {
+    "n": 20,
+    "layers": "all",
+    "norm": "task",
+    "kind": "pdiff",
+    "condition": "onehot",
+    "sampler": "ddim20",
+}
 
 
 @pytest.fixture
@@ -24,7 +31,10 @@ def test_specs_from_config(config):
     config["compare_generators"] = []  # one generator (two: tests/pipeline/test_direct_targets.py)
     t1 = table_spec(config, "table1")
     assert t1["kind"] == "plain"
-    assert [r["label"] for r in t1["rows"]] == [{"backbone": "tiny", "rank": 1}, {"backbone": "other", "rank": 1}]
+    assert [r["label"] for r in t1["rows"]] == [
+        {"backbone": "tiny", "rank": 1},
+        {"backbone": "other", "rank": 1},
+    ]
     cells = t1["rows"][0]["cells"]["syn_topic"]
     assert cells["generated"] == (
         "results/smoke/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json"
@@ -34,11 +44,17 @@ def test_specs_from_config(config):
     t3 = table_spec(config, "table3")  # ablations on the first backbone, varying n only
     assert t3["kind"] == "ablation" and t3["columns"] == ["generated", "original"]
     assert [r["label"] for r in t3["rows"]] == [{"n": 1}, {"n": 20}]
-    assert t3["rows"][0]["cells"]["syn_topic"]["generated"].startswith("results/smoke/scores/tiny/r1/n1/layers-all/")
-    assert t3["rows"][0]["cells"]["syn_topic"]["original"].endswith("/tiny/r1/n1/syn_topic/original.json")
+    assert t3["rows"][0]["cells"]["syn_topic"]["generated"].startswith(
+        "results/smoke/scores/tiny/r1/n1/layers-all/"
+    )
+    assert t3["rows"][0]["cells"]["syn_topic"]["original"].endswith(
+        "/tiny/r1/n1/syn_topic/original.json"
+    )
     assert len(table_files(t1)) == 2 * 3 * 3
     recon = table_spec(config, "table_recon")["rows"][0]["cells"]["syn_topic"]
-    assert recon["recon"].endswith("n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json")
+    assert recon["recon"].endswith(
+        "n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json"
+    )
     assert recon["recon_mean"] == {"path": recon["recon"], "field": "mean"}
     flags = settings.scoring_flags(config, ["dev"])
     assert "--splits dev" in flags and "selection" not in flags and "--max-length 32" in flags
@@ -47,16 +63,22 @@ def test_specs_from_config(config):
 
 def test_every_table_name_has_a_spec(config):
     from condpdiff.pipeline.config import check
-    from condpdiff.pipeline.names import IMAGE_TABLES, TABLES
+    from condpdiff.pipeline.tables import IMAGE_TABLES, TABLES
     from condpdiff.text.tasks import get_task
 
     image = yaml.safe_load((ROOT / "config/smoke_image.yaml").read_text())
     check(image, ROOT / "workflow/schemas/config.schema.yaml", get_task)
-    image["image"]["leave_one_out"] = list(image["image"]["styles"])[:1]  # table2_unseen / table_unseen
+    image["image"]["leave_one_out"] = list(image["image"]["styles"])[
+        :1
+    ]  # table2_unseen / table_unseen
     config["leave_one_out"] = ["syn_topic"]
     for name in TABLES:
         spec = table_spec(image if name in IMAGE_TABLES else config, name)
-        assert spec["name"] == name and spec["kind"] in ("plain", "ablation", "cross") and table_files(spec)
+        assert (
+            spec["name"] == name
+            and spec["kind"] in ("plain", "ablation", "cross")
+            and table_files(spec)
+        )
     with pytest.raises(ValueError, match="unknown table 'table9'"):
         table_spec(config, "table9")
 
@@ -65,17 +87,30 @@ def test_selection_split_is_in_the_cell_path_not_in_the_flags(config):
     """Another selection size or seed is another file: the dev scores and other cells stay valid."""
     assert selection_dir(config) == "sel64-seed0"
     flags = settings.scoring_flags(config, ["selection"])
-    assert "--splits selection" in flags and "--selection-examples" not in flags and "--max-dev-examples" not in flags
-    config["scoring"] = {**config["scoring"], "selection_examples": 1000, "selection_seed": 3, "selection_from": "train"}
+    assert (
+        "--splits selection" in flags
+        and "--selection-examples" not in flags
+        and "--max-dev-examples" not in flags
+    )
+    config["scoring"] = {
+        **config["scoring"],
+        "selection_examples": 1000,
+        "selection_seed": 3,
+        "selection_from": "train",
+    }
     t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
-    assert t1["generated"].endswith("/pdiff/cond-onehot/ddim20/syn_topic/sel1000-seed3/generated.json")
+    assert t1["generated"].endswith(
+        "/pdiff/cond-onehot/ddim20/syn_topic/sel1000-seed3/generated.json"
+    )
     assert t1["original"].endswith("/n20/syn_topic/original.json")
     config["scoring"]["selection_from"] = "heldout"
     t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
     assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
     config["scoring"]["selection_race"] = 125  # successive halving: another selection, another file
     t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
-    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout-race125/generated.json")
+    assert t1["generated"].endswith(
+        "/ddim20/syn_topic/sel1000-seed3-heldout-race125/generated.json"
+    )
     with pytest.raises(ValueError, match="selection split"):
         cell_path("R", "generated", "tiny", 1, "syn_topic", SETTING)
 
@@ -93,11 +128,15 @@ def test_cross_task_spec_has_the_generated_cells_on_its_diagonal(config):
             if task == source:
                 assert path == t1[task]["generated"]
             else:
-                assert path.endswith(f"/pdiff/cond-onehot/ddim20/{task}/sel64-seed0/from-{source}/cross.json")
+                assert path.endswith(
+                    f"/pdiff/cond-onehot/ddim20/{task}/sel64-seed0/from-{source}/cross.json"
+                )
 
 
 def test_all_targets_are_csv_markdown_and_html(config):
     config["targets"] = ["table1", "table_cross"]
     assert targets.all_targets(config) == [
-        f"results/smoke/tables/{t}.{ext}" for t in ("table1", "table_cross") for ext in ("csv", "md", "html")
+        f"results/smoke/tables/{t}.{ext}"
+        for t in ("table1", "table_cross")
+        for ext in ("csv", "md", "html")
     ]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from condpdiff.pipeline.names import IMAGE_TABLES, TABLES
+from condpdiff.pipeline.paths import Paths
+from condpdiff.pipeline.tables import IMAGE_TABLES, TABLES
 
 # table_unseen needs a content condition and `leave_one_out` (tests/pipeline/test_leave_one_out.py)
 TEXT_TABLES = [t for t in TABLES if t not in IMAGE_TABLES and t != "table_unseen"]
-from condpdiff.pipeline.paths import Paths
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "peft", "diffusers", "open_clip", "torchvision")
@@ -29,7 +29,12 @@ def snakemake(*args, env=None):
     """Snakemake in the repository root (the workflow's working directory), whatever our cwd."""
     exe = Path(sys.executable).with_name("snakemake")
     return subprocess.run(
-        [str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+        [str(exe), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -79,34 +84,43 @@ def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
 
 def test_dry_run_lists_the_expected_jobs(dry_run):
     counts = job_counts(dry_run.stdout)
-    assert counts == {
-        "build_tiny_backbone": 1,
-        "make_synthetic_task": 3,
-        "write_task": 3,
-        "finetune_lora": 3,
-        "score_harvest": 3,
-        "score_soup": 3,
-        "make_original_cell": 6,  # n = 1 and 20 (table3)
-        "make_soup_cell": 3,
-        "encode_condition": 6,  # onehot and learnable (table4b)
-        "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
-        "train_autoencoder": 4,
-        "train_diffusion": 5,  # + the learnable condition
-        "score_recon": 3,
-        "make_recon_cell": 3,
-        "sample_candidates": 18,
-        "train_direct": 2,  # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
-        "sample_direct": 6,
-        "score_selection": 24,
-        "score_selected": 24,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
-        "make_generated_cell": 24,
-        "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
-        "make_cross_cell": 6,
-        "export_adapter": 1,
-        "make_table": len(TEXT_TABLES),
-        "all": 1,
-    }, counts
-    for old in ("norm_stats", "select_original", "select_candidate", "summarize_recon", "merge_adapter"):
+    assert (
+        counts
+        == {
+            "build_tiny_backbone": 1,
+            "make_synthetic_task": 3,
+            "write_task": 3,
+            "finetune_lora": 3,
+            "score_harvest": 3,
+            "score_soup": 3,
+            "make_original_cell": 6,  # n = 1 and 20 (table3)
+            "make_soup_cell": 3,
+            "encode_condition": 6,  # onehot and learnable (table4b)
+            "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
+            "train_autoencoder": 4,
+            "train_diffusion": 5,  # + the learnable condition
+            "score_recon": 3,
+            "make_recon_cell": 3,
+            "sample_candidates": 18,
+            "train_direct": 2,  # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
+            "sample_direct": 6,
+            "score_selection": 24,
+            "score_selected": 24,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
+            "make_generated_cell": 24,
+            "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
+            "make_cross_cell": 6,
+            "export_adapter": 1,
+            "make_table": len(TEXT_TABLES),
+            "all": 1,
+        }
+    ), counts
+    for old in (
+        "norm_stats",
+        "select_original",
+        "select_candidate",
+        "summarize_recon",
+        "merge_adapter",
+    ):
         assert old not in counts
 
 
@@ -123,9 +137,14 @@ def test_image_smoke_dry_run_lists_the_image_jobs(tmp_path):
     styles = 3
     assert counts["finetune_style_lora"] == styles and counts["pretrain_base"] == 1
     kinds = 2  # pdiff and the compared direct generator
-    assert counts["generate_candidate_images"] == kinds * styles and counts["score_selection_fid"] == kinds * styles
+    assert (
+        counts["generate_candidate_images"] == kinds * styles
+        and counts["score_selection_fid"] == kinds * styles
+    )
     assert counts["train_direct"] == 1 and counts["sample_direct"] == styles
-    assert counts["extract_real_features"] == 2 * styles  # train (selection) and reference (reporting)
+    assert (
+        counts["extract_real_features"] == 2 * styles
+    )  # train (selection) and reference (reporting)
     assert counts["score_cross_fid"] == styles * (styles - 1) and counts["render_figure"] == styles
     assert counts["train_image_autoencoder"] == 1 and "finetune_lora" not in counts
 
@@ -139,7 +158,9 @@ def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
     out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    assert counts["score_candidates"] == 3 + 6 and "score_selected" not in counts  # pdiff; direct (table1, table_direct)
+    assert (
+        counts["score_candidates"] == 3 + 6 and "score_selected" not in counts
+    )  # pdiff; direct (table1, table_direct)
 
 
 def test_dag_parse_imports_no_torch(dry_run):

@@ -19,23 +19,60 @@ SENTIMENT = task_from_config("syn_sentiment", {
 
 
 def finetune_cli(model, task_file, glue_dir, out, summary, *flags):
-    finetune_lora.main(["--model", model, "--task-file", str(task_file), "--data-source", "local",
-                        "--glue-dir", str(glue_dir), "--rank", "1", "--alpha", "8",
-                        "--target-modules", "query", "key", "value", "--out", str(out), "--summary", str(summary),
-                        "--epochs", "2", "--batch-size", "16", "--harvest-last", "2", "--max-length", "32",
-                        "--mixed-precision", "no", *flags])
+    finetune_lora.main(
+        [
+            "--model",
+            model,
+            "--task-file",
+            str(task_file),
+            "--data-source",
+            "local",
+            "--glue-dir",
+            str(glue_dir),
+            "--rank",
+            "1",
+            "--alpha",
+            "8",
+            "--target-modules",
+            "query",
+            "key",
+            "value",
+            "--out",
+            str(out),
+            "--summary",
+            str(summary),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--harvest-last",
+            "2",
+            "--max-length",
+            "32",
+            "--mixed-precision",
+            "no",
+            *flags,
+        ]
+    )
 
 
-def test_diverged_finetuning_writes_nothing(tiny_backbone, synthetic_glue, tmp_path, assert_not_written):
+def test_diverged_finetuning_writes_nothing(
+    tiny_backbone, synthetic_glue, tmp_path, assert_not_written
+):
     write_json(tmp_path / "task.json", task_to_dict(SENTIMENT))
     out_dir = tmp_path / "finetune" / "tiny_r1" / "syn_sentiment"
     out, summary = out_dir / "harvest.safetensors", out_dir / "summary.json"
     with pytest.raises(NonFiniteError) as e:
-        finetune_cli(tiny_backbone, tmp_path / "task.json", synthetic_glue, out, summary, "--lr", "1e8")
+        finetune_cli(
+            tiny_backbone, tmp_path / "task.json", synthetic_glue, out, summary, "--lr", "1e8"
+        )
     msg = str(e.value)
     print(msg)
-    assert re.match(r"finetune syn_sentiment r1: (loss is (nan|inf|-inf) at step \d+ of 8|non-finite LoRA weights at "
-                    r"step \d+): training diverged; nothing was written", msg)
+    assert re.match(
+        r"finetune syn_sentiment r1: (loss is (nan|inf|-inf) at step \d+ of 8|non-finite LoRA weights at "
+        r"step \d+): training diverged; nothing was written",
+        msg,
+    )
     assert "Likely cause: finetune.lr = 100000000.0" in msg and "is too large" in msg
     assert_not_written(out, summary)
     assert not out_dir.exists()
@@ -44,13 +81,17 @@ def test_diverged_finetuning_writes_nothing(tiny_backbone, synthetic_glue, tmp_p
 def test_task_file_that_is_not_json(tiny_backbone, synthetic_glue, tmp_path, assert_not_written):
     task_file = tmp_path / "tasks" / "syn_sentiment.json"
     task_file.parent.mkdir()
-    task_file.write_text("name: syn_sentiment\nnum_labels: 2\n")  # YAML, not the JSON write_task writes
+    task_file.write_text(
+        "name: syn_sentiment\nnum_labels: 2\n"
+    )  # YAML, not the JSON write_task writes
     with pytest.raises(ArtifactError) as e:
         load_task_file(task_file)
     msg = str(e.value)
     print(msg)
-    assert msg.startswith(f"{task_file}: unreadable task file (truncated or not JSON); found Expecting value")
-    assert "--forcerun write_task" in msg
+    assert msg.startswith(
+        f"{task_file}: unreadable task file (truncated or not JSON); found Expecting value"
+    )
+    assert "reruns rule write_task" in msg
     out, summary = tmp_path / "harvest.safetensors", tmp_path / "summary.json"
     with pytest.raises(ArtifactError, match=re.escape(f"{task_file}: unreadable task file")):
         finetune_cli(tiny_backbone, task_file, synthetic_glue, out, summary)
@@ -60,9 +101,16 @@ def test_task_file_that_is_not_json(tiny_backbone, synthetic_glue, tmp_path, ass
 def test_task_file_missing_fields(tmp_path):
     task_file = tmp_path / "tasks" / "t.json"
     write_json(task_file, {"name": "t", "num_labels": 2, "metric": "accuracy"})
-    with pytest.raises(ArtifactError, match=re.escape(f"{task_file}: incomplete task file; expected keys "
-                                                      "['name', 'num_labels', 'metric', 'tsv']; found no ['tsv']")):
+    with pytest.raises(
+        ArtifactError,
+        match=re.escape(
+            f"{task_file}: incomplete task file; expected keys "
+            "['name', 'num_labels', 'metric', 'tsv']; found no ['tsv']"
+        ),
+    ):
         load_task_file(task_file)
     write_json(task_file, {**task_to_dict(SENTIMENT), "colour": "blue"})
-    with pytest.raises(ArtifactError, match=re.escape(f"{task_file}: task file with unknown fields") + ".*colour"):
+    with pytest.raises(
+        ArtifactError, match=re.escape(f"{task_file}: task file with unknown fields") + ".*colour"
+    ):
         load_task_file(task_file)

@@ -13,8 +13,21 @@ from condpdiff.util.atomic import write_json
 
 
 def run(tiny_backbone, synthetic_glue, task_file, out, *more):
-    encode_data_condition.main(["--task-file", str(task_file), "--data-source", "local", "--glue-dir",
-                                str(synthetic_glue), "--sentence-model", tiny_backbone, "--out", str(out), *more])
+    encode_data_condition.main(
+        [
+            "--task-file",
+            str(task_file),
+            "--data-source",
+            "local",
+            "--glue-dir",
+            str(synthetic_glue),
+            "--sentence-model",
+            tiny_backbone,
+            "--out",
+            str(out),
+            *more,
+        ]
+    )
 
 
 def test_set_of_labelled_train_examples(tiny_backbone, synthetic_glue, sentiment_task, tmp_path):
@@ -23,7 +36,9 @@ def test_set_of_labelled_train_examples(tiny_backbone, synthetic_glue, sentiment
     out = tmp_path / "cond.safetensors"
     run(tiny_backbone, synthetic_glue, task_file, out, "--examples", "10", "--seed", "3")
     cond = load_condition(out)
-    assert cond.projection == "set" and cond.name == "sentence-data" and cond.task == "syn_sentiment"
+    assert (
+        cond.projection == "set" and cond.name == "sentence-data" and cond.task == "syn_sentiment"
+    )
     assert cond.embedding.shape[0] == 10 and torch.isfinite(cond.embedding).all()
     assert "10 labelled train examples (seed 3)" in cond.text and "Label: " in cond.text
     again = tmp_path / "again.safetensors"
@@ -45,4 +60,6 @@ def test_draws_never_more_than_the_split_and_label_text(sentiment_task, syntheti
 def test_unknown_data_condition_is_refused(sentiment_task, synthetic_glue):
     train = load_split(sentiment_task, "train", "local", synthetic_glue)
     with pytest.raises(ValueError, match="unknown data condition"):
-        encode_data_condition.encode(sentiment_task, train, encode_data_condition.DataConditionConfig(), "sentence-x")
+        encode_data_condition.encode(
+            sentiment_task, train, encode_data_condition.DataConditionConfig(), "sentence-x"
+        )

@@ -15,14 +15,20 @@ def _encoded(lengths) -> Encoded:
 
 
 def _padded_tokens(lengths, order, batch):
-    return sum(max(lengths[i] for i in order[s : s + batch]) * len(order[s : s + batch]) for s in range(0, len(order), batch))
+    return sum(
+        max(lengths[i] for i in order[s : s + batch]) * len(order[s : s + batch])
+        for s in range(0, len(order), batch)
+    )
 
 
 def test_grouped_order_is_a_seeded_permutation_with_less_padding():
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 128, size=1000).tolist()
     enc = _encoded(lengths)
-    plain, grouped = FinetuneConfig(batch_size=32), FinetuneConfig(batch_size=32, group_by_length=True)
+    plain, grouped = (
+        FinetuneConfig(batch_size=32),
+        FinetuneConfig(batch_size=32, group_by_length=True),
+    )
     a = epoch_order(enc, grouped, torch.Generator().manual_seed(1))
     assert sorted(a) == list(range(1000))  # every example exactly once per epoch
     assert a == epoch_order(enc, grouped, torch.Generator().manual_seed(1))  # seeded

@@ -6,11 +6,11 @@ import pytest
 import torch
 from peft import get_peft_model_state_dict, set_peft_model_state_dict
 
+from condpdiff.params.paramfile import ParamSet, flatten, layout_of, unflatten
 from condpdiff.text import backbone as bb
 from condpdiff.text import data
 from condpdiff.text import inference as evaluation
 from condpdiff.text.finetune_lora import FinetuneConfig, finetune
-from condpdiff.params.paramfile import ParamSet, flatten, layout_of, unflatten
 from condpdiff.text.tasks import get_task, task_from_config
 
 SENTIMENT = task_from_config(
@@ -31,15 +31,28 @@ def test_harvests_exactly_the_last_n_steps(tiny_backbone, synthetic_glue, tmp_pa
     train = data.load_split(SENTIMENT, "train", "local", synthetic_glue)  # 64 examples
     dev = data.load_split(SENTIMENT, "dev", "local", synthetic_glue)
     cfg = FinetuneConfig(epochs=3, batch_size=16, lr=5e-3, harvest_last=5, max_length=32)
-    pset, summary = finetune(tiny_backbone, SENTIMENT, train, dev, rank=2, alpha=8,
-                             target_modules=["query", "key", "value", "attention.output.dense"], cfg=cfg,
-                             device=torch.device("cpu"))
+    pset, summary = finetune(
+        tiny_backbone,
+        SENTIMENT,
+        train,
+        dev,
+        rank=2,
+        alpha=8,
+        target_modules=["query", "key", "value", "attention.output.dense"],
+        cfg=cfg,
+        device=torch.device("cpu"),
+    )
     total = 3 * 4
     assert summary["total_steps"] == total
-    assert pset.steps.tolist() == list(range(total - 4, total + 1))  # consecutive, ending at the last step
+    assert pset.steps.tolist() == list(
+        range(total - 4, total + 1)
+    )  # consecutive, ending at the last step
     assert len({tuple(row.tolist()) for row in pset.params}) == 5  # N distinct vectors
     assert torch.isfinite(pset.loss).all()
-    assert set(pset.heads) == {"base_model.model.classifier.weight", "base_model.model.classifier.bias"}
+    assert set(pset.heads) == {
+        "base_model.model.classifier.weight",
+        "base_model.model.classifier.bias",
+    }
     # 2 layers x 4 matrices x r x (32 + 32)
     assert pset.k == 2 * 4 * 2 * 64
     pset.save(tmp_path / "h.safetensors")
@@ -53,7 +66,9 @@ def test_harvest_longer_than_training_is_a_clear_error(tiny_backbone, synthetic_
     train = data.load_split(SENTIMENT, "train", "local", synthetic_glue)
     cfg = FinetuneConfig(epochs=1, batch_size=16, harvest_last=50)
     with pytest.raises(ValueError, match="harvest_last=50"):
-        finetune(tiny_backbone, SENTIMENT, train, None, 1, 8, ["query"], cfg, device=torch.device("cpu"))
+        finetune(
+            tiny_backbone, SENTIMENT, train, None, 1, 8, ["query"], cfg, device=torch.device("cpu")
+        )
 
 
 def bert_base_lora(rank: int):
@@ -73,15 +88,25 @@ def test_bert_base_sizes_match_the_paper():
 
 def test_round_trip_loads_cleanly_and_computes_the_same(tiny_backbone):
     torch.manual_seed(0)
-    model = bb.wrap_lora(bb.load_base_model(tiny_backbone, 2), 2, 8, ["query", "key", "value", "attention.output.dense"])
-    for name, p in model.named_parameters():  # make every LoRA weight non-trivial
+    model = bb.wrap_lora(
+        bb.load_base_model(tiny_backbone, 2),
+        2,
+        8,
+        ["query", "key", "value", "attention.output.dense"],
+    )
+    for _name, p in model.named_parameters():  # make every LoRA weight non-trivial
         if p.requires_grad:
             p.data.normal_(0, 0.5)
     lora, head = bb.split_state_dict(model)
     layout = layout_of(lora)
     restored = unflatten(flatten(lora, layout), layout)
 
-    fresh = bb.wrap_lora(bb.load_base_model(tiny_backbone, 2), 2, 8, ["query", "key", "value", "attention.output.dense"])
+    fresh = bb.wrap_lora(
+        bb.load_base_model(tiny_backbone, 2),
+        2,
+        8,
+        ["query", "key", "value", "attention.output.dense"],
+    )
     result = set_peft_model_state_dict(fresh, {**restored, **head})
     assert not [k for k in result.unexpected_keys if "lora_" in k]
     assert not [k for k in result.missing_keys if "lora_" in k]
@@ -89,7 +114,8 @@ def test_round_trip_loads_cleanly_and_computes_the_same(tiny_backbone):
     ex = data.Examples([("the film was great",), ("dull and boring plot",)], [1, 0])
     enc = evaluation.encode(tok, ex, 32)
     assert torch.equal(
-        torch.tensor(evaluation.predict(model, tok, enc)), torch.tensor(evaluation.predict(fresh, tok, enc))
+        torch.tensor(evaluation.predict(model, tok, enc)),
+        torch.tensor(evaluation.predict(fresh, tok, enc)),
     )
     for k, v in get_peft_model_state_dict(fresh).items():
         assert torch.equal(v, {**lora, **head}[k])

@@ -35,4 +35,7 @@ def test_predictions_line_up_with_labels_after_length_sorting(tiny_backbone):
     assert not np.array_equal(enc.order, np.arange(len(texts)))  # sorting really happened
     logits = evaluation.predict(LengthParity(), tok, enc, batch_size=3)
     assert logits.argmax(1).tolist() == labels
-    assert evaluation.evaluate(LengthParity(), tok, enc, GLUE_TASKS["sst2"], batch_size=3)["accuracy"] == 100.0
+    assert (
+        evaluation.evaluate(LengthParity(), tok, enc, GLUE_TASKS["sst2"], batch_size=3)["accuracy"]
+        == 100.0
+    )

@@ -52,7 +52,10 @@ def test_pearson_constant_predictions_is_zero():
 def test_predictions_from_logits():
     logits = np.array([[0.1, 0.9], [2.0, -1.0]])
     assert metrics.predictions_from_logits(logits, regression=False).tolist() == [1, 0]
-    assert metrics.predictions_from_logits(np.array([[0.5], [1.5]]), regression=True).tolist() == [0.5, 1.5]
+    assert metrics.predictions_from_logits(np.array([[0.5], [1.5]]), regression=True).tolist() == [
+        0.5,
+        1.5,
+    ]
 
 
 def test_unknown_metric():

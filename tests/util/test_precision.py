@@ -34,7 +34,9 @@ def test_generator_window_uses_bf16_only_where_native(monkeypatch):
     cpu = torch.device("cpu")
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     with training.autocast(cpu, 0, 100, 0.75):
-        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert (
+            torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        )
     with training.autocast(cpu, 80, 100, 0.75):  # the last quarter in fp32
         assert not torch.is_autocast_enabled("cpu")
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)

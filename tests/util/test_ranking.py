@@ -3,10 +3,12 @@ fraction of the evaluations; best_index / selected_row honour the metric's direc
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from condpdiff.util.ranking import selected_row, successive_halving
+from condpdiff.util.ranking import NaNScoreError, best_index, selected_row, successive_halving
 
 
 def race_on(matrix: np.ndarray, first: int, higher_is_better: bool = True):
@@ -17,7 +19,9 @@ def race_on(matrix: np.ndarray, first: int, higher_is_better: bool = True):
         evaluated[i] = max(evaluated.get(i, 0), b)
         return float(matrix[i, :b].mean())
 
-    winner, rounds = successive_halving(matrix.shape[0], matrix.shape[1], first, score, higher_is_better)
+    winner, rounds = successive_halving(
+        matrix.shape[0], matrix.shape[1], first, score, higher_is_better
+    )
     return winner, rounds, sum(evaluated.values())
 
 
@@ -45,11 +49,53 @@ def test_stops_when_one_is_left_and_follows_the_direction():
     assert winner == 0 and len(rounds) == 1 and rounds[0]["examples"] == 8
 
 
-def test_ties_keep_the_lower_index_and_nan_never_wins():
-    matrix = np.array([[np.nan] * 4, [1.0] * 4, [1.0] * 4, [0.0] * 4])
+def test_ties_keep_the_lower_index():
+    matrix = np.array([[0.5] * 4, [1.0] * 4, [1.0] * 4, [0.0] * 4])
     winner, rounds, _ = race_on(matrix, 1)
     assert winner == 1
     assert rounds[1]["alive"] == [1, 2]
+
+
+def test_a_nan_score_stops_the_race_naming_the_candidate_and_round():
+    """A NaN is never raced past (before: candidate 0 silently dropped as the worst)."""
+    matrix = np.array([[1.0] * 4, [np.nan] * 4, [1.0] * 4, [0.0] * 4])
+    with pytest.raises(
+        NaNScoreError,
+        match=re.escape(
+            "cands.safetensors, race round on the first 1 examples: "
+            "1 of 4 scores are NaN (candidate 1)"
+        ),
+    ):
+        successive_halving(
+            4, 4, 1, lambda i, b: float(matrix[i, :b].mean()), what="cands.safetensors"
+        )
+    # NaN only after the first round: named with the candidate's own index among the survivors
+    late = np.array([[1.0, np.nan], [0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(
+        NaNScoreError,
+        match=re.escape("race round on the first 2 examples: 1 of 2 scores are NaN (candidate 0)"),
+    ):
+        successive_halving(3, 2, 1, lambda i, b: float(late[i, :b].mean()))
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_best_index_refuses_nan_instead_of_skipping_it(higher):
+    # before: a NaN best row was skipped (the next one picked) and all NaN gave row 0
+    with pytest.raises(NaNScoreError, match=re.escape("dev scores: 1 of 3 scores are NaN (row 1)")):
+        best_index([1.0, float("nan"), 2.0], higher, "dev scores")
+    with pytest.raises(
+        NaNScoreError, match=re.escape("3 of 3 scores are NaN (step 10, step 20, step 30)")
+    ):
+        best_index([float("nan")] * 3, higher, rows=["step 10", "step 20", "step 30"])
+    assert best_index([1.0, 3.0, 3.0, 0.5], higher) == (1 if higher else 3)
+
+
+def test_best_index_of_a_table_passes_over_missing_entries_but_not_all():
+    nan = float("nan")
+    assert best_index([nan, 1.0, 2.0], True, missing_ok=True) == 2
+    assert best_index([nan, 1.0, 2.0], False, missing_ok=True) == 1
+    with pytest.raises(NaNScoreError, match="table row: all 2 entries are missing"):
+        best_index([nan, nan], True, "table row", missing_ok=True)
 
 
 @pytest.mark.parametrize("bad", [(0, 10, 1), (3, 0, 1), (3, 10, 0)])
@@ -74,15 +120,57 @@ def test_agrees_with_full_scoring_on_synthetic_score_matrices():
         regrets.append(100 * (full[best] - full[winner]))
         evaluations.append(n)
     agreement, mean_regret = same / 200, float(np.mean(regrets))
-    print(f"agreement {agreement:.2f}, mean regret {mean_regret:.2f} points, evaluations {np.mean(evaluations):.0f} of 20000")
+    print(
+        f"agreement {agreement:.2f}, mean regret {mean_regret:.2f} points, evaluations {np.mean(evaluations):.0f} of 20000"
+    )
     assert np.mean(evaluations) == 6500  # 3.1x fewer example evaluations than 20 x 1000
-    assert agreement >= 0.5  # measured 0.66: a 5-point band of 20 candidates is hard to split on 125 examples
-    assert mean_regret < 1.0  # measured 0.33 points: when it picks another candidate, that one is nearly as good
+    assert (
+        agreement >= 0.5
+    )  # measured 0.66: a 5-point band of 20 candidates is hard to split on 125 examples
+    assert (
+        mean_regret < 1.0
+    )  # measured 0.33 points: when it picks another candidate, that one is nearly as good
     assert max(regrets) < 3.5
 
 
 def test_selected_row_reads_a_race_winner_or_the_best_score():
-    cache = {"higher_is_better": True, "scores": {"selection": [{"score": 1.0}, {"score": 3.0}, {"score": 2.0}]}}
+    cache = {
+        "higher_is_better": True,
+        "scores": {"selection": [{"score": 1.0}, {"score": 3.0}, {"score": 2.0}]},
+    }
     assert selected_row(cache) == 1
     assert selected_row({**cache, "higher_is_better": False}) == 0
     assert selected_row({**cache, "race": {"winner": 2}}) == 2
+
+
+def test_selected_row_refuses_nan_selection_scores_naming_the_cache():
+    nan = float("nan")
+    cache = {
+        "higher_is_better": True,
+        "scores": {"selection": [{"score": 1.0}, {"score": nan}, {"score": 2.0}]},
+    }
+    with pytest.raises(
+        NaNScoreError,
+        match=re.escape("sel.json: selection split: 1 of 3 scores are NaN (candidate 1)"),
+    ):
+        selected_row(cache, "sel.json")
+    all_nan = {**cache, "scores": {"selection": [{"score": nan}] * 3}}
+    with pytest.raises(NaNScoreError, match="3 of 3 scores are NaN"):  # before: row 0
+        selected_row(all_nan, "sel.json")
+    raced = {
+        **cache,
+        "race": {
+            "winner": 2,
+            "rounds": [{"examples": 4, "alive": [0, 1, 2], "scores": [1.0, nan, 2.0]}],
+        },
+    }
+    with pytest.raises(
+        NaNScoreError,
+        match=re.escape(
+            "sel.json: race round on the first 4 selection examples: "
+            "1 of 3 scores are NaN (candidate 1)"
+        ),
+    ):
+        selected_row(raced, "sel.json")
+    with pytest.raises(ValueError, match="race winner 7 is not one of its 3 rows"):
+        selected_row({**cache, "race": {"winner": 7, "rounds": []}}, "sel.json")

@@ -50,9 +50,9 @@ rule plot_training_curves:
         setting=setting_arg,
         code=code("analysis.training_curves"),
     shell:
-        "python -m condpdiff.analysis.training_curves --autoencoder {input.autoencoder} --diffusion {input.diffusion}"
-        " --smoothing {params.smoothing} --setting {params.setting} --out {output.figure} --data {output.data}"
-        " > {log} 2>&1"
+        "python -m condpdiff.analysis.training_curves --autoencoder {input.autoencoder:q}"
+        " --diffusion {input.diffusion:q} --smoothing {params.smoothing} --setting {params.setting}"
+        " --out {output.figure:q} --data {output.data:q} > {log:q} 2>&1"
 
 
 rule plot_param_projection:
@@ -68,7 +68,7 @@ rule plot_param_projection:
             labels={
                 "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
                 "condition": "{condition}",
-                "sampler": "{sampler}",
+                "sampler": "{draw}",
             },
         ),
         data=AP.projection("csv"),
@@ -83,14 +83,15 @@ rule plot_param_projection:
     resources:
         **ANALYSIS_RESOURCES,
     params:
-        tasks=lambda w: " ".join(members(w)),
+        tasks=lambda w: settings.words(members(w)),
         settings=settings.flags(ANALYSIS["projection"]),
         setting=setting_arg,
         code=code("analysis.param_projection"),
     shell:
-        "python -m condpdiff.analysis.param_projection --tasks {params.tasks} --harvests {input.harvests}"
-        " --candidates {input.candidates} --n {wildcards.n} {params.settings} --setting {params.setting}"
-        " --out {output.figure} --data {output.data} --summary {output.summary} --pca {output.pca} > {log} 2>&1"
+        "python -m condpdiff.analysis.param_projection --tasks {params.tasks}"
+        " --harvests {input.harvests:q} --candidates {input.candidates:q} --n {wildcards.n}"
+        " {params.settings} --setting {params.setting} --out {output.figure:q}"
+        " --data {output.data:q} --summary {output.summary:q} --pca {output.pca:q} > {log:q} 2>&1"
 
 
 rule plot_sampling_trajectory:
@@ -113,7 +114,7 @@ rule plot_sampling_trajectory:
             labels={
                 "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
                 "condition": "{condition}",
-                "sampler": "{sampler}",
+                "sampler": "{draw}",
             },
         ),
         data=AP.trajectory("csv"),
@@ -131,23 +132,25 @@ rule plot_sampling_trajectory:
     params:
         diffusion=lambda w, input: os.path.dirname(input.diffusion),
         autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
-        tasks=lambda w: " ".join(members(w)),
+        tasks=lambda w: settings.words(members(w)),
         settings=settings.flags(ANALYSIS["trajectory"]),
         setting=setting_arg,
         code=code("analysis.sampling_trajectory"),
     shell:
-        "python -m condpdiff.analysis.sampling_trajectory --diffusion {params.diffusion}"
-        " --autoencoder {params.autoencoder} --stats {input.stats} --tasks {params.tasks}"
-        " --harvests {input.harvests} --candidates {input.candidates} --conditions {input.conditions}"
-        " --pca {input.pca} {params.settings} --setting {params.setting} --out {output.figure}"
-        " --data {output.data} --summary {output.summary} > {log} 2>&1"
+        "python -m condpdiff.analysis.sampling_trajectory --diffusion {params.diffusion:q}"
+        " --autoencoder {params.autoencoder:q} --stats {input.stats:q} --tasks {params.tasks}"
+        " --harvests {input.harvests:q} --candidates {input.candidates:q}"
+        " --conditions {input.conditions:q} --pca {input.pca:q} {params.settings}"
+        " --setting {params.setting} --out {output.figure:q} --data {output.data:q}"
+        " --summary {output.summary:q} > {log:q} 2>&1"
 
 
 NEAREST = (
-    "python -m condpdiff.analysis.nearest_checkpoint --domain {params.domain} --tasks {params.tasks}"
-    " --harvests {input.harvests} --candidates {input.candidates} --harvest-scores {input.harvest_scores}"
-    " {params.scores} --n {wildcards.n} --setting {params.setting} --out {output.figure}"
-    " --data {output.data} --summary {output.summary} > {log} 2>&1"
+    "python -m condpdiff.analysis.nearest_checkpoint --domain {params.domain}"
+    " --tasks {params.tasks} --harvests {input.harvests:q} --candidates {input.candidates:q}"
+    " --harvest-scores {input.harvest_scores:q} {params.scores} --n {wildcards.n}"
+    " --setting {params.setting} --out {output.figure:q} --data {output.data:q}"
+    " --summary {output.summary:q} > {log:q} 2>&1"
 )
 
 if config.get("tasks"):
@@ -168,7 +171,7 @@ if config.get("tasks"):
                 labels={
                     "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
                     "condition": "{condition}",
-                    "sampler": "{sampler}",
+                    "sampler": "{draw}",
                     "scored": "dev",
                 },
             ),
@@ -186,8 +189,8 @@ if config.get("tasks"):
             **ANALYSIS_RESOURCES,
         params:
             domain="text",
-            tasks=lambda w: " ".join(members(w)),
-            scores=lambda w, input: f"--scores {' '.join(input.scores)}",
+            tasks=lambda w: settings.words(members(w)),
+            scores=lambda w, input: f"--scores {settings.words(input.scores)}",
             setting=setting_arg,
             code=code("analysis.nearest_checkpoint"),
         shell:
@@ -214,7 +217,7 @@ if config.get("image"):
                 labels={
                     "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
                     "condition": "{condition}",
-                    "sampler": "{sampler}",
+                    "sampler": "{draw}",
                     "scored": "{evalpart}",
                 },
             ),
@@ -232,10 +235,11 @@ if config.get("image"):
             **ANALYSIS_RESOURCES,
         params:
             domain="image",
-            tasks=lambda w: " ".join(members(w)),
+            tasks=lambda w: settings.words(members(w)),
             scores=lambda w, input: (
-                f"--features {' '.join(input.features)} --reference {' '.join(input.reference)}"
-                f" --train {' '.join(input.train)}"
+                f"--features {settings.words(input.features)}"
+                f" --reference {settings.words(input.reference)}"
+                f" --train {settings.words(input.train)}"
             ),
             setting=setting_arg,
             code=code("analysis.nearest_checkpoint"),

@@ -9,11 +9,12 @@ import shlex
 from snakemake.utils import validate
 
 import condpdiff
-from condpdiff.pipeline import names, settings, targets
+from condpdiff.pipeline import names, settings, tables, targets
 from condpdiff.pipeline.codehash import code_hash
 from condpdiff.pipeline.config import check_schema, check_semantics, load_schema
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 from condpdiff.pipeline.paths import (
+    DRAW_RE,
     TAG_CROSS,
     TAG_DIFF,
     TAG_DIRECT,
@@ -24,8 +25,10 @@ from condpdiff.pipeline.paths import (
     TAG_SEL,
     TAG_TASK,
     Paths,
+    fill,
     unseen_task,
 )
+from condpdiff.pipeline.recovery import CONFIG_ENV
 from condpdiff.text.tasks import get_task
 
 # Our schema check first (its errors name the key, e.g. "config key 'finetune.epoch': unknown
@@ -37,6 +40,12 @@ check_semantics(config, get_task)
 
 P = Paths(config["results_dir"])
 TASKS = list(config.get("tasks") or [])
+# The command an artifact error prints to rebuild a file (pipeline.recovery.rebuild_hint) names
+# this run's config files, so it can be pasted as it is (jobs inherit the environment).
+os.environ[CONFIG_ENV] = settings.words(
+    os.path.relpath(f) if os.path.abspath(f).startswith(os.getcwd() + os.sep) else f
+    for f in workflow.configfiles
+)
 IMAGE_BASES = list(config["image"]["bases"]) if config.get("image") else []
 GPU = 1 if config["use_gpu"] else 0
 RUNTIME = config["resources"]
@@ -57,12 +66,14 @@ wildcard_constraints:
     condition=names.alternatives(
         names.CONDITIONS + names.DATA_CONDITIONS + names.IMAGE_CONDITIONS
     ),
-    sampler=f"{names.SAMPLER_RE}|{names.DIRECT_RE}",
+    sampler=names.SAMPLER_RE,
+    recipe=names.DIRECT_RE,
+    draw=DRAW_RE,
     sel_n=r"\d+",
     sel_seed=r"\d+",
     sel_pool="(-heldout)?",
     sel_race=r"(-race[1-9]\d*)?",
-    table=names.alternatives(names.TABLES),
+    table=names.alternatives(tables.TABLES),
 
 
 def code(module):
@@ -141,8 +152,8 @@ def text_args(wildcards):
 # --- scoring (text.smk): every row of a parameter file on the selection split and/or dev ---
 
 SCORE = (
-    "python -m condpdiff.text.score {params.args} --params {input.params}"
-    " --harvest {input.harvest} --out {output.scores} > {log} 2>&1"
+    "python -m condpdiff.text.score {params.args} --params {input.params:q}"
+    " --harvest {input.harvest:q} --out {output.scores:q} > {log:q} 2>&1"
 )
 
 
@@ -160,8 +171,9 @@ def score_inputs(params, **extra):
 
 def score_args(splits, head=None, extra=""):
     """The arguments of condpdiff.text.score: backbone/task/LoRA, scoring settings, head and
-    `extra`, formatted with the job's wildcards, ``input``, ``pool`` (the selection pool) and
-    ``race`` (the first slice of a successive-halving selection, 0 for none).
+    `extra`, formatted with the job's wildcards, ``input`` (each path shell-quoted), ``pool``
+    (the selection pool) and ``race`` (the first slice of a successive-halving selection, 0 for
+    none).
     """
     flags = settings.scoring_flags(config, splits)
     head = head or config["scoring"]["head"]
@@ -170,7 +182,9 @@ def score_args(splits, head=None, extra=""):
         w = dict(wildcards.items())
         pool = "heldout" if w.get("sel_pool") else "train"
         race = int(w["sel_race"][len("-race") :]) if w.get("sel_race") else 0
-        more = extra.format(**w, input=input, pool=pool, race=race)
+        more = extra.format(
+            **w, input=settings.quoted_files(input), pool=pool, race=race
+        )
         return f"{text_args(wildcards)} {flags} --head {head} {more}"
 
     return args

@@ -1,7 +1,7 @@
 """Table cells and tables. Every number in a table is one cached cell file (docs/formats.md),
 written by a make_*_cell rule from score caches (condpdiff.evaluate.cells); a table only reads
 cells (condpdiff.evaluate.make_table), so with every cell present a table trains and scores
-nothing. Each table name in pipeline.names.TABLES is also a target rule."""
+nothing. Each table name in pipeline.tables.TABLES is also a target rule."""
 
 CELL_RESOURCES = dict(runtime=5, mem_mb=1000)
 
@@ -23,7 +23,8 @@ rule make_original_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells original --scores {input.scores} --n {wildcards.n} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells original --scores {input.scores:q} --n {wildcards.n}"
+        " --out {output.cell:q} > {log:q} 2>&1"
 
 
 rule make_soup_cell:
@@ -42,7 +43,8 @@ rule make_soup_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells soup --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells soup --scores {input.scores:q} --out {output.cell:q}"
+        " > {log:q} 2>&1"
 
 
 rule make_generated_cell:
@@ -67,8 +69,8 @@ rule make_generated_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells generated --scores {input.scores} --selection {input.selection}"
-        " --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells generated --scores {input.scores:q}"
+        " --selection {input.selection:q} --out {output.cell:q} > {log:q} 2>&1"
 
 
 rule make_cross_cell:
@@ -87,7 +89,8 @@ rule make_cross_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells cross --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells cross --scores {input.scores:q} --out {output.cell:q}"
+        " > {log:q} 2>&1"
 
 
 rule make_text_nolora_cell:
@@ -107,7 +110,8 @@ rule make_text_nolora_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells nolora --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells nolora --scores {input.scores:q} --out {output.cell:q}"
+        " > {log:q} 2>&1"
 
 
 rule make_recon_cell:
@@ -126,7 +130,8 @@ rule make_recon_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells recon --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells recon --scores {input.scores:q} --out {output.cell:q}"
+        " > {log:q} 2>&1"
 
 
 rule make_table:
@@ -153,12 +158,12 @@ rule make_table:
         spec=lambda w: targets.table_arg(config, w.table),
         code=code("evaluate.make_table"),
     shell:
-        "python -m condpdiff.evaluate.make_table --spec {params.spec} --csv {output.csv}"
-        " --md {output.md} --html {output.html} > {log} 2>&1"
+        "python -m condpdiff.evaluate.make_table --spec {params.spec} --csv {output.csv:q}"
+        " --md {output.md:q} --html {output.html:q} > {log:q} 2>&1"
 
 
 # One target rule per table: `snakemake table1` builds R/tables/table1.{csv,md,html}.
-for _table in names.TABLES:
+for _table in tables.TABLES:
 
     rule:
         name:

@@ -18,13 +18,13 @@ rule compute_norm_stats:
         runtime=30,
         mem_mb=8000,
     params:
-        tasks=lambda w: " ".join(members(w)),
-        unseen=lambda w: f"--unseen {unseen(w)}" if unseen(w) else "",
+        tasks=lambda w: settings.words(members(w)),
+        unseen=lambda w: f"--unseen {shlex.quote(unseen(w))}" if unseen(w) else "",
         code=code("params.compute_norm_stats"),
     shell:
-        "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests} --tasks {params.tasks}"
-        " --mode {wildcards.norm} --n {wildcards.n} --layers {wildcards.layers} {params.unseen}"
-        " --out {output.stats} > {log} 2>&1"
+        "python -m condpdiff.params.compute_norm_stats --harvests {input.harvests:q}"
+        " --tasks {params.tasks} --mode {wildcards.norm} --n {wildcards.n}"
+        " --layers {wildcards.layers} {params.unseen} --out {output.stats:q} > {log:q} 2>&1"
 
 
 rule train_autoencoder:
@@ -54,17 +54,17 @@ rule train_autoencoder:
     params:
         out_dir=lambda w, output: os.path.dirname(output.model),
         recon=lambda w, output: (
-            f"--recon-dir {os.path.dirname(output.recon[0])}"
+            f"--recon-dir {shlex.quote(os.path.dirname(output.recon[0]))}"
             if "recon" in output.keys()
             else ""
         ),
-        tasks=lambda w: " ".join(members(w)),
+        tasks=lambda w: settings.words(members(w)),
         settings=settings.flags(config["autoencoder"]),
         code=code("generator.pdiff.train_autoencoder"),
     shell:
-        "python -m condpdiff.generator.pdiff.train_autoencoder --stats {input.stats} --harvests {input.harvests}"
-        " --tasks {params.tasks} {params.settings} --out-dir {params.out_dir} --report {output.report}"
-        " {params.recon} > {log} 2>&1"
+        "python -m condpdiff.generator.pdiff.train_autoencoder --stats {input.stats:q}"
+        " --harvests {input.harvests:q} --tasks {params.tasks} {params.settings}"
+        " --out-dir {params.out_dir:q} --report {output.report:q} {params.recon} > {log:q} 2>&1"
 
 
 use rule train_autoencoder as train_unseen_autoencoder with:
@@ -109,13 +109,14 @@ rule train_diffusion:
     params:
         autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
         out_dir=lambda w, output: os.path.dirname(output.model),
-        tasks=lambda w: " ".join(members(w)),
+        tasks=lambda w: settings.words(members(w)),
         settings=settings.flags(config["diffusion"]),
         code=code("generator.pdiff.train_diffusion"),
     shell:
-        "python -m condpdiff.generator.pdiff.train_diffusion --autoencoder {params.autoencoder} --stats {input.stats}"
-        " --harvests {input.harvests} --tasks {params.tasks} --conditions {input.conditions}"
-        " {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m condpdiff.generator.pdiff.train_diffusion --autoencoder {params.autoencoder:q}"
+        " --stats {input.stats:q} --harvests {input.harvests:q} --tasks {params.tasks}"
+        " --conditions {input.conditions:q} {params.settings} --out-dir {params.out_dir:q}"
+        " > {log:q} 2>&1"
 
 
 rule sample_candidates:
@@ -130,9 +131,9 @@ rule sample_candidates:
     output:
         candidates=P.candidates(kind="pdiff"),
     log:
-        P.log("sample_candidates", TAG_DRAW.replace("{kind}", "pdiff")),
+        P.log("sample_candidates", fill(TAG_DRAW, kind="pdiff")),
     benchmark:
-        P.benchmark("sample_candidates", TAG_DRAW.replace("{kind}", "pdiff"))
+        P.benchmark("sample_candidates", fill(TAG_DRAW, kind="pdiff"))
     conda:
         "../../environment.yml"
     threads: 2
@@ -146,7 +147,7 @@ rule sample_candidates:
         settings=settings.flags(config["sampling"]),
         code=code("generator.pdiff.sample_candidates"),
     shell:
-        "python -m condpdiff.generator.pdiff.sample_candidates --diffusion {params.diffusion}"
-        " --autoencoder {params.autoencoder} --stats {input.stats} --harvest {input.harvest}"
-        " --condition {input.condition} --task {wildcards.task} --sampler {wildcards.sampler}"
-        " {params.settings} --out {output.candidates} > {log} 2>&1"
+        "python -m condpdiff.generator.pdiff.sample_candidates --diffusion {params.diffusion:q}"
+        " --autoencoder {params.autoencoder:q} --stats {input.stats:q} --harvest {input.harvest:q}"
+        " --condition {input.condition:q} --task {wildcards.task} --sampler {wildcards.sampler}"
+        " {params.settings} --out {output.candidates:q} > {log:q} 2>&1"

@@ -1,6 +1,7 @@
 """The direct generator (kind direct): a task's condition items, pooled k at a time, mapped to its LoRA
-weights in one forward pass. {sampler} is its recipe (k, arrangement, loss weight exponent). Rule <name>
-runs condpdiff.generator.direct.<name>; its candidates are scored like every generator's.
+weights in one forward pass. {recipe} (path part recipe-{recipe}) is its training recipe: k, arrangement,
+loss weight exponent. Rule <name> runs condpdiff.generator.direct.<name>; its candidates are scored like
+every generator's.
 """
 
 
@@ -19,8 +20,6 @@ rule train_direct:
         P.log("train_direct", TAG_DIRECT),
     benchmark:
         P.benchmark("train_direct", TAG_DIRECT)
-    wildcard_constraints:
-        sampler=names.DIRECT_RE,
     conda:
         "../../environment.yml"
     threads: 1
@@ -30,13 +29,13 @@ rule train_direct:
         mem_mb=8000,
     params:
         out_dir=lambda w, output: os.path.dirname(output.model),
-        tasks=lambda w: " ".join(members(w)),
+        tasks=lambda w: settings.words(members(w)),
         settings=settings.flags(config["direct"]),
         code=code("generator.direct.train_direct"),
     shell:
-        "python -m condpdiff.generator.direct.train_direct --stats {input.stats} --harvests {input.harvests}"
-        " --tasks {params.tasks} --conditions {input.conditions} --recipe {wildcards.sampler}"
-        " {params.settings} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m condpdiff.generator.direct.train_direct --stats {input.stats:q}"
+        " --harvests {input.harvests:q} --tasks {params.tasks} --conditions {input.conditions:q}"
+        " --recipe {wildcards.recipe} {params.settings} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule sample_direct:
@@ -49,11 +48,9 @@ rule sample_direct:
     output:
         candidates=P.candidates(kind="direct"),
     log:
-        P.log("sample_direct", TAG_DRAW.replace("{kind}", "direct")),
+        P.log("sample_direct", fill(TAG_DRAW, kind="direct")),
     benchmark:
-        P.benchmark("sample_direct", TAG_DRAW.replace("{kind}", "direct"))
-    wildcard_constraints:
-        sampler=names.DIRECT_RE,
+        P.benchmark("sample_direct", fill(TAG_DRAW, kind="direct"))
     conda:
         "../../environment.yml"
     threads: 1
@@ -66,6 +63,7 @@ rule sample_direct:
         settings=direct_sampling_flags(),
         code=code("generator.direct.sample_direct"),
     shell:
-        "python -m condpdiff.generator.direct.sample_direct --model {params.model} --stats {input.stats}"
-        " --harvest {input.harvest} --condition {input.condition} --task {wildcards.task}"
-        " --recipe {wildcards.sampler} {params.settings} --out {output.candidates} > {log} 2>&1"
+        "python -m condpdiff.generator.direct.sample_direct --model {params.model:q}"
+        " --stats {input.stats:q} --harvest {input.harvest:q} --condition {input.condition:q}"
+        " --task {wildcards.task} --recipe {wildcards.recipe} {params.settings}"
+        " --out {output.candidates:q} > {log:q} 2>&1"

@@ -1,13 +1,14 @@
 """The image branch (Table 2): style folders and their splits, a PixArt-alpha base (a tiny one
 built and pretrained by rules offline), prompt embeddings cached once, style LoRA fine-tuning
 with harvesting, the style-image condition, images generated per arm and scored by FID
-(torch-fidelity). Rule <name> runs condpdiff.image.<name> unless its docstring says otherwise;
-the generator rules (generator.smk) and the cell/table rules (evaluate.smk) are shared with text.
+(torch-fidelity). Rule <name> runs condpdiff.image.<concept>.<name> (styles, base, lora, fid,
+generation) unless its docstring says otherwise; the generator rules (generator.smk) and the
+cell/table rules (evaluate.smk) are shared with text.
 """
 
 
 rule make_content_folder:
-    """The tiny base's pretraining images (condpdiff.image.make_style_folder, unstylised)."""
+    """The tiny base's pretraining images (condpdiff.image.styles.make_style_folder, unstylised)."""
     output:
         folder=directory(IP.content()),
     log:
@@ -21,9 +22,10 @@ rule make_content_folder:
         mem_mb=2000,
     params:
         args=imgset.make_folder_args(config, None),
-        code=code("image.make_style_folder"),
+        code=code("image.styles.make_style_folder"),
     shell:
-        "python -m condpdiff.image.make_style_folder {params.args} --out {output.folder} > {log} 2>&1"
+        "python -m condpdiff.image.styles.make_style_folder {params.args} --out {output.folder:q}"
+        " > {log:q} 2>&1"
 
 
 rule make_style_folder:
@@ -42,9 +44,10 @@ rule make_style_folder:
         mem_mb=2000,
     params:
         args=lambda w: imgset.make_folder_args(config, w.task),
-        code=code("image.make_style_folder"),
+        code=code("image.styles.make_style_folder"),
     shell:
-        "python -m condpdiff.image.make_style_folder {params.args} --out {output.folder} > {log} 2>&1"
+        "python -m condpdiff.image.styles.make_style_folder {params.args} --out {output.folder:q}"
+        " > {log:q} 2>&1"
 
 
 rule split_style:
@@ -66,10 +69,11 @@ rule split_style:
     params:
         folder=lambda w: imgset.style_folder(config, w.task),
         args=lambda w: imgset.split_args(config, w.task),
-        code=code("image.split_style"),
+        code=code("image.styles.split_style"),
     shell:
-        "python -m condpdiff.image.split_style --folder {params.folder} --style {wildcards.task}"
-        " {params.args} --out {output.split} > {log} 2>&1"
+        "python -m condpdiff.image.styles.split_style --folder {params.folder:q}"
+        " --style {wildcards.task}"
+        " {params.args} --out {output.split:q} > {log:q} 2>&1"
 
 
 rule build_base:
@@ -87,9 +91,10 @@ rule build_base:
         mem_mb=2000,
     params:
         settings=lambda w: settings.flags(IMG["bases"][w.backbone]["tiny_random"]),
-        code=code("image.build_base"),
+        code=code("image.base.build_base"),
     shell:
-        "python -m condpdiff.image.build_base --out {output.base} {params.settings} > {log} 2>&1"
+        "python -m condpdiff.image.base.build_base --out {output.base:q} {params.settings}"
+        " > {log:q} 2>&1"
 
 
 rule pretrain_base:
@@ -112,10 +117,11 @@ rule pretrain_base:
         mem_mb=16000,
     params:
         settings=lambda w: settings.flags(IMG["bases"][w.backbone].get("pretrain", {})),
-        code=code("image.pretrain_base"),
+        code=code("image.base.pretrain_base"),
     shell:
-        "python -m condpdiff.image.pretrain_base --base {input.base} --images {input.content}"
-        " {params.settings} --out {output.base} > {log} 2>&1"
+        "python -m condpdiff.image.base.pretrain_base --base {input.base:q}"
+        " --images {input.content:q}"
+        " {params.settings} --out {output.base:q} > {log:q} 2>&1"
 
 
 rule encode_prompts:
@@ -137,10 +143,11 @@ rule encode_prompts:
         mem_mb=32000,
     params:
         model=lambda w: shlex.quote(imgset.base_model(config, w.backbone)),
-        code=code("image.encode_prompts"),
+        code=code("image.base.encode_prompts"),
     shell:
-        "python -m condpdiff.image.encode_prompts --base {params.model} --splits {input.splits}"
-        " --out {output.prompts} > {log} 2>&1"
+        "python -m condpdiff.image.base.encode_prompts --base {params.model}"
+        " --splits {input.splits:q}"
+        " --out {output.prompts:q} > {log:q} 2>&1"
 
 
 rule finetune_style_lora:
@@ -165,14 +172,14 @@ rule finetune_style_lora:
     params:
         args=image_args,
         settings=settings.flags(IMG["finetune"]),
-        code=code("image.finetune_style_lora"),
+        code=code("image.lora.finetune_style_lora"),
     shell:
-        "python -m condpdiff.image.finetune_style_lora {params.args} --style {wildcards.task}"
-        " {params.settings} --out-dir $(dirname {output.harvest}) > {log} 2>&1"
+        "python -m condpdiff.image.lora.finetune_style_lora {params.args} --style {wildcards.task}"
+        ' {params.settings} --out-dir "$(dirname {output.harvest:q})" > {log:q} 2>&1'
 
 
 rule encode_style_condition:
-    """A frozen ResNet-18 over the style's TRAIN images (condpdiff.image.encode_condition)."""
+    """A frozen ResNet-18 over the style's TRAIN images (image.styles.encode_condition)."""
     input:
         split=IP.split(),
     output:
@@ -190,14 +197,15 @@ rule encode_style_condition:
         mem_mb=4000,
     params:
         settings=settings.flags(IMG["condition"]),
-        code=code("image.encode_condition"),
+        code=code("image.styles.encode_condition"),
     shell:
-        "python -m condpdiff.image.encode_condition --split {input.split} --condition {wildcards.condition}"
-        " {params.settings} --out {output.condition} > {log} 2>&1"
+        "python -m condpdiff.image.styles.encode_condition --split {input.split:q}"
+        " --condition {wildcards.condition}"
+        " {params.settings} --out {output.condition:q} > {log:q} 2>&1"
 
 
 rule extract_real_features:
-    """FID features of a style's own train or reference images (condpdiff.image.extract_features)."""
+    """FID features of a style's own train or reference images (image.fid.extract_features)."""
     input:
         split=IP.split(),
     output:
@@ -214,10 +222,11 @@ rule extract_real_features:
     params:
         fid=imgset.fid_args(config),
         resolution=IMG["fid"]["resolution"],
-        code=code("image.extract_features"),
+        code=code("image.fid.extract_features"),
     shell:
-        "python -m condpdiff.image.extract_features --split {input.split} --part {wildcards.part}"
-        " --resolution {params.resolution} {params.fid} --out {output.features} > {log} 2>&1"
+        "python -m condpdiff.image.fid.extract_features --split {input.split:q}"
+        " --part {wildcards.part}"
+        " --resolution {params.resolution} {params.fid} --out {output.features:q} > {log:q} 2>&1"
 
 
 use rule train_autoencoder as train_image_autoencoder with:
@@ -239,8 +248,8 @@ use rule train_autoencoder as train_image_autoencoder with:
 # --- images generated per arm (same prompts, same seeds): their FID features and a grid ---
 
 GENERATE = (
-    "python -m condpdiff.image.generate_images {params.args} {params.gen} {params.rows}"
-    " --out {output.features} --grid {output.grid} > {log} 2>&1"
+    "python -m condpdiff.image.generation.generate_images {params.args} {params.gen} {params.rows}"
+    " --out {output.features:q} --grid {output.grid:q} > {log:q} 2>&1"
 )
 
 
@@ -270,8 +279,10 @@ rule generate_harvest_images:
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
-        **generate_params(lambda w, input: f"--params {input.params} --every {w.every}"),
-        code=code("image.generate_images"),
+        **generate_params(
+            lambda w, input: f"--params {settings.words(input.params)} --every {w.every}"
+        ),
+        code=code("image.generation.generate_images"),
     shell:
         GENERATE
 
@@ -302,8 +313,10 @@ rule generate_soup_images:
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
-        **generate_params(lambda w, input: f"--params {input.params} --soup {w.n}"),
-        code=code("image.generate_images"),
+        **generate_params(
+            lambda w, input: f"--params {settings.words(input.params)} --soup {w.n}"
+        ),
+        code=code("image.generation.generate_images"),
     shell:
         GENERATE
 
@@ -335,7 +348,7 @@ rule generate_nolora_images:
         **IMAGE_GPU_RESOURCES,
     params:
         **generate_params(lambda w, input: "--nolora"),
-        code=code("image.generate_images"),
+        code=code("image.generation.generate_images"),
     shell:
         GENERATE
 
@@ -352,7 +365,7 @@ rule generate_candidate_images:
             subcategory="{task}",
             labels={
                 "style": "{task}",
-                "images of": "generated candidates ({kind}, {condition}, {sampler})",
+                "images of": "generated candidates ({kind}, {condition}, {draw})",
                 "evaluation": "{evalpart}",
             },
         ),
@@ -366,17 +379,17 @@ rule generate_candidate_images:
     resources:
         **IMAGE_GPU_RESOURCES,
     params:
-        **generate_params(lambda w, input: f"--params {input.params}"),
-        code=code("image.generate_images"),
+        **generate_params(lambda w, input: f"--params {settings.words(input.params)}"),
+        code=code("image.generation.generate_images"),
     shell:
         GENERATE
 
 
-# --- FID score caches (condpdiff.image.score_fid), in the text scorer's format ---
+# --- FID score caches (condpdiff.image.fid.score_fid), in the text scorer's format ---
 
 SCORE_FID = (
-    "python -m condpdiff.image.score_fid --features {input.features} --against {input.real}"
-    " {params.split} --out {output.scores} > {log} 2>&1"
+    "python -m condpdiff.image.fid.score_fid --features {input.features:q} --against {input.real:q}"
+    " {params.split} --out {output.scores:q} > {log:q} 2>&1"
 )
 FID_RESOURCES = dict(runtime=10, mem_mb=4000)
 
@@ -397,7 +410,7 @@ rule score_harvest_fid:
         **FID_RESOURCES,
     params:
         split="--split dev",
-        code=code("image.score_fid"),
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
@@ -418,7 +431,7 @@ rule score_soup_fid:
         **FID_RESOURCES,
     params:
         split="--split dev",
-        code=code("image.score_fid"),
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
@@ -439,7 +452,7 @@ rule score_nolora_fid:
         **FID_RESOURCES,
     params:
         split="--split dev",
-        code=code("image.score_fid"),
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
@@ -461,7 +474,7 @@ rule score_selection_fid:
         **FID_RESOURCES,
     params:
         split="--split selection",
-        code=code("image.score_fid"),
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
@@ -483,8 +496,8 @@ rule score_selected_fid:
     resources:
         **FID_RESOURCES,
     params:
-        split=lambda w, input: f"--split dev --best-of {input.selection}",
-        code=code("image.score_fid"),
+        split=lambda w, input: f"--split dev --best-of {settings.words(input.selection)}",
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
@@ -508,14 +521,15 @@ rule score_cross_fid:
     resources:
         **FID_RESOURCES,
     params:
-        split=lambda w, input: f"--split dev --row-from {input.cell}",
-        code=code("image.score_fid"),
+        split=lambda w, input: f"--split dev --row-from {settings.words(input.cell)}",
+        code=code("image.fid.score_fid"),
     shell:
         SCORE_FID
 
 
 rule score_style_screen:
-    """A style's floor FID (its train vs its reference images) beside the base's FID to it (condpdiff.image.screen)."""
+    """A style's floor FID (its train vs its reference images) beside the base's FID to it
+    (condpdiff.image.fid.screen)."""
     input:
         train=IP.real("train"),
         reference=IP.real("reference"),
@@ -531,10 +545,11 @@ rule score_style_screen:
     resources:
         **FID_RESOURCES,
     params:
-        code=code("image.screen"),
+        code=code("image.fid.screen"),
     shell:
-        "python -m condpdiff.image.screen --train {input.train} --reference {input.reference}"
-        " --nolora {input.nolora} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.image.fid.screen --train {input.train:q}"
+        " --reference {input.reference:q}"
+        " --nolora {input.nolora:q} --out {output.cell:q} > {log:q} 2>&1"
 
 
 # --- cells: the text cell rules on the image score caches ---
@@ -602,7 +617,8 @@ rule make_nolora_cell:
     params:
         code=code("evaluate.cells"),
     shell:
-        "python -m condpdiff.evaluate.cells nolora --scores {input.scores} --out {output.cell} > {log} 2>&1"
+        "python -m condpdiff.evaluate.cells nolora --scores {input.scores:q} --out {output.cell:q}"
+        " > {log:q} 2>&1"
 
 
 rule render_figure:
@@ -632,10 +648,12 @@ rule render_figure:
     params:
         args=image_args,
         gen=lambda w: imgset.generation_args(config, eval_seed(w), fid=False),
-        code=code("image.render_figure"),
+        code=code("image.generation.render_figure"),
     shell:
-        "python -m condpdiff.image.render_figure {params.args} {params.gen} --harvest {input.harvest}"
-        " --candidates {input.candidates} --cells {input.cells} --out {output.figure} > {log} 2>&1"
+        "python -m condpdiff.image.generation.render_figure {params.args} {params.gen}"
+        " --harvest {input.harvest:q}"
+        " --candidates {input.candidates:q} --cells {input.cells:q} --out {output.figure:q}"
+        " > {log:q} 2>&1"
 
 
 rule reseed_arms:
@@ -658,8 +676,9 @@ rule reseed_arms:
     params:
         args=image_args,
         gen=lambda w: imgset.generation_args(config, eval_seed(w)),
-        code=code("image.reseed_arms"),
+        code=code("image.generation.reseed_arms"),
     shell:
-        "python -m condpdiff.image.reseed_arms {params.args} {params.gen} --harvest {input.harvest}"
-        " --candidates {input.candidates} --reference {input.reference} --cells {input.cells}"
-        " --out {output.cells} > {log} 2>&1"
+        "python -m condpdiff.image.generation.reseed_arms {params.args} {params.gen}"
+        " --harvest {input.harvest:q}"
+        " --candidates {input.candidates:q} --reference {input.reference:q} --cells {input.cells:q}"
+        " --out {output.cells:q} > {log:q} 2>&1"

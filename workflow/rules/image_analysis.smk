@@ -1,5 +1,6 @@
 """Figures of the image branch beyond Table 2: the interpolation between two styles' LoRAs
-(target `interpolation`, config `image.interpolation`). Rule <name> runs condpdiff.image.<name>.
+(target `interpolation`, config `image.interpolation`). Rule <name> runs
+condpdiff.image.interpolation.<name>.
 """
 
 INTERPOLATION = IMG["interpolation"]
@@ -44,14 +45,16 @@ rule interpolate_styles:
     params:
         args=image_args,
         gen=lambda w: imgset.generation_args(config, eval_seed(w)),
-        interpolation=f"--points {INTERPOLATION['points']} --arms {' '.join(INTERPOLATION['arms'])}"
+        interpolation=f"--points {INTERPOLATION['points']}"
+        f" --arms {settings.words(INTERPOLATION['arms'])}"
         f" --strip-images {INTERPOLATION['strip_prompts']}",
-        code=code("image.interpolate_styles"),
+        code=code("image.interpolation.interpolate_styles"),
     shell:
-        "python -m condpdiff.image.interpolate_styles {params.args} {params.gen} {params.interpolation}"
-        " --split2 {input.split2} --harvest {input.harvest} --candidates {input.candidates}"
-        " --cells {input.cells} --cells2 {input.cells2} --reference {input.reference}"
-        " --out {output.curves} --csv {output.csv} --strip {output.strip} > {log} 2>&1"
+        "python -m condpdiff.image.interpolation.interpolate_styles {params.args} {params.gen}"
+        " {params.interpolation}"
+        " --split2 {input.split2:q} --harvest {input.harvest:q} --candidates {input.candidates:q}"
+        " --cells {input.cells:q} --cells2 {input.cells2:q} --reference {input.reference:q}"
+        " --out {output.curves:q} --csv {output.csv:q} --strip {output.strip:q} > {log:q} 2>&1"
 
 
 rule plot_interpolation:
@@ -96,7 +99,9 @@ rule plot_interpolation:
         runtime=5,
         mem_mb=2000,
     params:
-        code=code("image.plot_interpolation"),
+        code=code("image.interpolation.plot_interpolation"),
     shell:
-        "python -m condpdiff.image.plot_interpolation --curves {input.curves} --strip {input.strip}"
-        " --strip-png {output.strip} --curve-png {output.curve} --crossing {output.crossing} > {log} 2>&1"
+        "python -m condpdiff.image.interpolation.plot_interpolation --curves {input.curves:q}"
+        " --strip {input.strip:q}"
+        " --strip-png {output.strip:q} --curve-png {output.curve:q} --crossing {output.crossing:q}"
+        " > {log:q} 2>&1"

@@ -60,7 +60,8 @@ def image_args(wildcards):
     lora = f" --rank {rank} --alpha {imgset.lora_alpha(config, rank)}" if rank else ""
     return (
         f"--base {shlex.quote(imgset.base_model(config, wildcards.backbone))}"
-        f" --prompts {IP.prompts(backbone=wildcards.backbone)} --split {IP.split(task=wildcards.task)}{lora}"
+        f" --prompts {shlex.quote(IP.prompts(backbone=wildcards.backbone))}"
+        f" --split {shlex.quote(IP.split(task=wildcards.task))}{lora}"
     )
 
 

@@ -1,7 +1,7 @@
 """The style-continuous generalisation set (target `generalisation`, config `image.generalisation`;
 the paper's appendix C): M LoRAs between two styles, the generator trained on l in [0.1, 0.2) U
 [0.3, 0.4) U ... U [0.9, 1.0) and tested on the other l against nearest-neighbour retrieval.
-Rule <name> runs condpdiff.image.<name>.
+Rule <name> runs condpdiff.image.generalisation.<name>.
 """
 
 from condpdiff.pipeline import generalisation_args as gsargs
@@ -51,11 +51,12 @@ rule build_generalisation_set:
         runtime=10,
         mem_mb=4000,
     params:
-        code=code("image.build_generalisation_set"),
+        code=code("image.generalisation.build_generalisation_set"),
     shell:
-        "python -m condpdiff.image.build_generalisation_set --harvest {input.harvest}"
+        "python -m condpdiff.image.generalisation.build_generalisation_set"
+        " --harvest {input.harvest:q}"
         " --styles {wildcards.task} {wildcards.other} --points {wildcards.points}"
-        " --out {output.set} --json {output.json} > {log} 2>&1"
+        " --out {output.set:q} --json {output.json:q} > {log:q} 2>&1"
 
 
 rule generate_generalisation_images:
@@ -93,14 +94,17 @@ rule generate_generalisation_images:
         gen=lambda w: imgset.generation_args(config, eval_seed(w)),
         encoder=gsargs.encoder_flags(config),
         condition=IMG["generator"]["condition"],
-        code=code("image.generate_generalisation_images"),
+        code=code("image.generalisation.generate_generalisation_images"),
     shell:
-        "python -m condpdiff.image.generate_generalisation_images {params.args} {params.gen} {params.encoder}"
-        " --set {input.set} --condition-images {wildcards.cond_k} --condition-seed {wildcards.cond_seed}"
+        "python -m condpdiff.image.generalisation.generate_generalisation_images {params.args}"
+        " {params.gen} {params.encoder}"
+        " --set {input.set:q} --condition-images {wildcards.cond_k}"
+        " --condition-seed {wildcards.cond_seed}"
         " --reference-images {wildcards.ref_n} --reference-seed {wildcards.ref_seed}"
-        " --condition {params.condition} --conditions {output.conditions}"
-        " --condition-features {output.condition_features} --reference-features {output.reference_features}"
-        " --grid {output.grid} > {log} 2>&1"
+        " --condition {params.condition:q} --conditions {output.conditions:q}"
+        " --condition-features {output.condition_features:q}"
+        " --reference-features {output.reference_features:q}"
+        " --grid {output.grid:q} > {log:q} 2>&1"
 
 
 rule train_generalisation_generator:
@@ -128,10 +132,13 @@ rule train_generalisation_generator:
         out_dir=lambda w, output: os.path.dirname(output.report),
         autoencoder=gsargs.generator_flags(config, "autoencoder", "ae"),
         diffusion=gsargs.generator_flags(config, "diffusion", "diffusion"),
-        code=code("image.train_generalisation_generator"),
+        code=code("image.generalisation.train_generalisation_generator"),
     shell:
-        "python -m condpdiff.image.train_generalisation_generator --set {input.set} --conditions {input.conditions}"
-        " --norm {wildcards.gnorm} --condition-pool {wildcards.pool} {params.autoencoder} {params.diffusion} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m condpdiff.image.generalisation.train_generalisation_generator"
+        " --set {input.set:q} --conditions {input.conditions:q}"
+        " --norm {wildcards.gnorm}"
+        " --condition-pool {wildcards.pool} {params.autoencoder} {params.diffusion}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule sample_generalisation_candidates:
@@ -157,11 +164,12 @@ rule sample_generalisation_candidates:
     params:
         generator=lambda w, input: os.path.dirname(input.generator[0]),
         sampling=lambda w: gsargs.sampling_flags(config, w.cands),
-        code=code("image.sample_generalisation_candidates"),
+        code=code("image.generalisation.sample_generalisation_candidates"),
     shell:
-        "python -m condpdiff.image.sample_generalisation_candidates --set {input.set} --conditions {input.conditions}"
-        " --generator {params.generator} --sampler {wildcards.sampler} {params.sampling}"
-        " --out {output.candidates} > {log} 2>&1"
+        "python -m condpdiff.image.generalisation.sample_generalisation_candidates"
+        " --set {input.set:q} --conditions {input.conditions:q}"
+        " --generator {params.generator:q} --sampler {wildcards.sampler} {params.sampling}"
+        " --out {output.candidates:q} > {log:q} 2>&1"
 
 
 rule sample_generalisation_training:
@@ -188,11 +196,12 @@ rule sample_generalisation_training:
     params:
         generator=lambda w, input: os.path.dirname(input.generator[0]),
         sampling=lambda w: gsargs.sampling_flags(config, w.cands),
-        code=code("image.sample_generalisation_training"),
+        code=code("image.generalisation.sample_generalisation_training"),
     shell:
-        "python -m condpdiff.image.sample_generalisation_training --set {input.set} --conditions {input.conditions}"
-        " --generator {params.generator} --sampler {wildcards.sampler} {params.sampling}"
-        " --out {output.check} > {log} 2>&1"
+        "python -m condpdiff.image.generalisation.sample_generalisation_training"
+        " --set {input.set:q} --conditions {input.conditions:q}"
+        " --generator {params.generator:q} --sampler {wildcards.sampler} {params.sampling}"
+        " --out {output.check:q} > {log:q} 2>&1"
 
 
 rule score_generalisation:
@@ -225,12 +234,13 @@ rule score_generalisation:
     params:
         args=image_args,
         gen=lambda w: imgset.generation_args(config, eval_seed(w)),
-        code=code("image.score_generalisation"),
+        code=code("image.generalisation.score_generalisation"),
     shell:
-        "python -m condpdiff.image.score_generalisation {params.args} {params.gen} --set {input.set}"
-        " --candidates {input.candidates} --condition-features {input.condition_features}"
-        " --reference-features {input.reference_features} --condition-seed {wildcards.cond_seed}"
-        " --select {wildcards.select} --out {output.scores} --csv {output.csv} > {log} 2>&1"
+        "python -m condpdiff.image.generalisation.score_generalisation {params.args} {params.gen}"
+        " --set {input.set:q}"
+        " --candidates {input.candidates:q} --condition-features {input.condition_features:q}"
+        " --reference-features {input.reference_features:q} --condition-seed {wildcards.cond_seed}"
+        " --select {wildcards.select} --out {output.scores:q} --csv {output.csv:q} > {log:q} 2>&1"
 
 
 rule plot_generalisation:
@@ -274,8 +284,9 @@ rule plot_generalisation:
         runtime=5,
         mem_mb=2000,
     params:
-        code=code("image.plot_generalisation"),
+        code=code("image.generalisation.plot_generalisation"),
     shell:
-        "python -m condpdiff.image.plot_generalisation --scores {input.scores} --training {input.training}"
-        " --md {output.md}"
-        " --html {output.html} --png {output.png} > {log} 2>&1"
+        "python -m condpdiff.image.generalisation.plot_generalisation --scores {input.scores:q}"
+        " --training {input.training:q}"
+        " --md {output.md:q}"
+        " --html {output.html:q} --png {output.png:q} > {log:q} 2>&1"

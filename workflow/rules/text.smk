@@ -24,7 +24,7 @@ rule write_task:
         code=code("text.write_task"),
     shell:
         "python -m condpdiff.text.write_task --task {wildcards.task} --custom-tasks {params.custom}"
-        " --out {output.task} > {log} 2>&1"
+        " --out {output.task:q} > {log:q} 2>&1"
 
 
 rule make_synthetic_task:
@@ -46,7 +46,7 @@ rule make_synthetic_task:
         code=code("text.make_synthetic_task"),
     shell:
         "python -m condpdiff.text.make_synthetic_task --kind {wildcards.synthetic}"
-        " --out-dir {params.out_dir} {params.settings} > {log} 2>&1"
+        " --out-dir {params.out_dir:q} {params.settings} > {log:q} 2>&1"
 
 
 rule build_tiny_backbone:
@@ -67,7 +67,8 @@ rule build_tiny_backbone:
         ),
         code=code("text.build_tiny_backbone"),
     shell:
-        "python -m condpdiff.text.build_tiny_backbone --out {output.model} {params.settings} > {log} 2>&1"
+        "python -m condpdiff.text.build_tiny_backbone --out {output.model:q} {params.settings}"
+        " > {log:q} 2>&1"
 
 
 rule finetune_lora:
@@ -97,7 +98,7 @@ rule finetune_lora:
         code=code("text.finetune_lora"),
     shell:
         "python -m condpdiff.text.finetune_lora {params.args} --backbone {wildcards.backbone}"
-        " {params.settings} --out {output.harvest} --summary {output.summary} > {log} 2>&1"
+        " {params.settings} --out {output.harvest:q} --summary {output.summary:q} > {log:q} 2>&1"
 
 
 rule encode_condition:
@@ -117,12 +118,13 @@ rule encode_condition:
         runtime=RUNTIME["encode_condition_runtime"],
         mem_mb=4000,
     params:
-        tasks=" ".join(TASKS),
+        tasks=settings.words(TASKS),
         settings=settings.flags(config["conditions"]),
         code=code("text.encode_condition"),
     shell:
-        "python -m condpdiff.text.encode_condition --task-file {input.task} --condition {wildcards.condition}"
-        " --tasks {params.tasks} {params.settings} --out {output.condition} > {log} 2>&1"
+        "python -m condpdiff.text.encode_condition --task-file {input.task:q}"
+        " --condition {wildcards.condition} --tasks {params.tasks} {params.settings}"
+        " --out {output.condition:q} > {log:q} 2>&1"
 
 
 rule encode_data_condition:
@@ -157,8 +159,9 @@ rule encode_data_condition:
         ),
         code=code("text.encode_data_condition"),
     shell:
-        "python -m condpdiff.text.encode_data_condition --task-file {input.task} {params.data}"
-        " --condition {wildcards.condition} {params.settings} --out {output.condition} > {log} 2>&1"
+        "python -m condpdiff.text.encode_data_condition --task-file {input.task:q} {params.data}"
+        " --condition {wildcards.condition} {params.settings} --out {output.condition:q}"
+        " > {log:q} 2>&1"
 
 
 rule score_harvest:
@@ -367,6 +370,6 @@ rule export_adapter:
         merge_full_model=config["scoring"]["merge_full_model"],
         code=code("text.export_adapter"),
     shell:
-        "python -m condpdiff.text.export_adapter {params.args} --params {input.params}"
-        " --cell {input.cell} --head {params.head} --harvest {input.harvest}"
-        " --merge-full-model {params.merge_full_model} --out {output.adapter} > {log} 2>&1"
+        "python -m condpdiff.text.export_adapter {params.args} --params {input.params:q}"
+        " --cell {input.cell:q} --head {params.head} --harvest {input.harvest:q}"
+        " --merge-full-model {params.merge_full_model} --out {output.adapter:q} > {log:q} 2>&1"

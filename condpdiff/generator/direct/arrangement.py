@@ -35,12 +35,16 @@ def segments(layout: Layout, mask: torch.Tensor) -> list[tuple[int, int]]:
             out.append((pos, pos + n))
             pos += n
         elif keep.any():
-            raise ValueError("the generated coordinates split a LoRA tensor: the stats' mask must keep whole tensors")
+            raise ValueError(
+                "the generated coordinates split a LoRA tensor: the stats' mask must keep whole tensors"
+            )
         offset += n
     return out
 
 
-def variance_share(raw: torch.Tensor, task_ids: torch.Tensor, segs: list[tuple[int, int]]) -> torch.Tensor:
+def variance_share(
+    raw: torch.Tensor, task_ids: torch.Tensor, segs: list[tuple[int, int]]
+) -> torch.Tensor:
     """[T_seg]: each tensor's between-task variance over its total variance (rows `raw` [N, K'])."""
     tasks = task_ids.unique()
     means = torch.stack([raw[task_ids == t].mean(0) for t in tasks])  # [tasks, K']
@@ -50,13 +54,17 @@ def variance_share(raw: torch.Tensor, task_ids: torch.Tensor, segs: list[tuple[i
     return torch.tensor(share).clamp(min=1e-6, max=1.0)
 
 
-def coordinate_weights(share: torch.Tensor, segs: list[tuple[int, int]], exponent: float) -> torch.Tensor:
+def coordinate_weights(
+    share: torch.Tensor, segs: list[tuple[int, int]], exponent: float
+) -> torch.Tensor:
     """Per-coordinate loss weights [K'] (mean 1): each tensor's share ** exponent."""
     w = torch.cat([share[i].pow(exponent).expand(b - a) for i, (a, b) in enumerate(segs)])
     return w / w.mean()
 
 
-def layer_targets(raw: torch.Tensor, segs: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+def layer_targets(
+    raw: torch.Tensor, segs: list[tuple[int, int]]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-tensor standardised weights [N, K'] and per-tensor (mean, log std) [N, 2 * T_seg] of rows `raw`."""
     z, stats = torch.empty_like(raw), []
     for a, b in segs:
@@ -68,11 +76,15 @@ def layer_targets(raw: torch.Tensor, segs: list[tuple[int, int]]) -> tuple[torch
     return z, torch.cat(stats, dim=1)
 
 
-def layer_weights(z: torch.Tensor, stats: torch.Tensor, segs: list[tuple[int, int]]) -> torch.Tensor:
+def layer_weights(
+    z: torch.Tensor, stats: torch.Tensor, segs: list[tuple[int, int]]
+) -> torch.Tensor:
     """Inverse of `layer_targets`: raw generated coordinates [N, K']."""
     out = torch.empty_like(z)
     for i, (a, b) in enumerate(segs):
-        out[:, a:b] = z[:, a:b] * stats[:, 2 * i + 1 : 2 * i + 2].exp() + stats[:, 2 * i : 2 * i + 1]
+        out[:, a:b] = (
+            z[:, a:b] * stats[:, 2 * i + 1 : 2 * i + 2].exp() + stats[:, 2 * i : 2 * i + 1]
+        )
     return out
 
 

@@ -1,9 +1,10 @@
 """The direct generator's recipe and its condition draws.
 
-The recipe is the `sampler` path part of a generator of kind ``direct``: ``k{k}-{arrangement}-w{exponent}``,
-e.g. ``k8-layer-w0.75``: every condition is the mean of k items of the task's condition file drawn without
-replacement; the parameters are arranged ``flat`` or per ``layer`` (``arrangement``); the loss weighs each
-layer by its across-task variance share to the power `exponent` (0: every layer alike).
+The recipe (a direct generator setting's `sampler` in the config, the path part
+``recipe-{recipe}``) is ``k{k}-{arrangement}-w{exponent}``, e.g. ``k8-layer-w0.75``: every
+condition is the mean of k items of the task's condition file drawn without replacement; the
+parameters are arranged ``flat`` or per ``layer`` (``arrangement``); the loss weighs each layer by
+its across-task variance share to the power `exponent` (0: every layer alike).
 
 A condition file gives each task a bank of items: a data condition (projection ``set``) its per-example
 embeddings [n, D]; image feature maps (``conv``, [n, C, h, w]) their channel means and standard deviations
@@ -31,10 +32,12 @@ class Recipe:
     exponent: float  # per-layer loss weight = (across-task variance share) ** exponent
 
     @classmethod
-    def parse(cls, text: str) -> "Recipe":
+    def parse(cls, text: str) -> Recipe:
         if not re.fullmatch(DIRECT_RE, text):
-            raise ValueError(f"not a direct generator recipe: {text!r} (expected k<k>-<flat|layer>-w<exponent>, "
-                             "e.g. k8-layer-w0.75)")
+            raise ValueError(
+                f"not a direct generator recipe: {text!r} (expected k<k>-<flat|layer>-w<exponent>, "
+                "e.g. k8-layer-w0.75)"
+            )
         k, arrangement, w = text.split("-")
         return cls(int(k[1:]), arrangement, float(w[1:]))
 
@@ -59,8 +62,10 @@ class ConditionBank:
     def __init__(self, items: list[torch.Tensor]):
         dims = {x.shape[1] for x in items}
         if not items or len(dims) != 1 or any(x.ndim != 2 or x.shape[0] == 0 for x in items):
-            raise ValueError(f"every task needs >= 1 condition item of one width; found shapes "
-                             f"{[list(x.shape) for x in items]}")
+            raise ValueError(
+                f"every task needs >= 1 condition item of one width; found shapes "
+                f"{[list(x.shape) for x in items]}"
+            )
         self.counts = torch.tensor([x.shape[0] for x in items])
         n_max = int(self.counts.max())
         self.bank = torch.zeros(len(items), n_max, dims.pop())
@@ -71,11 +76,15 @@ class ConditionBank:
     def dim(self) -> int:
         return self.bank.shape[2]
 
-    def draw_indices(self, tasks: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw_indices(
+        self, tasks: torch.Tensor, k: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Item indices [B, k] (k distinct items of each row's task, or all of them if it has fewer) and their mask."""
         counts = self.counts[tasks]
         scores = torch.rand(tasks.shape[0], self.bank.shape[1], generator=generator)
-        scores[torch.arange(self.bank.shape[1])[None, :] >= counts[:, None]] = 2.0  # never before a real item
+        scores[torch.arange(self.bank.shape[1])[None, :] >= counts[:, None]] = (
+            2.0  # never before a real item
+        )
         idx = scores.argsort(dim=1)[:, :k]
         valid = torch.arange(idx.shape[1])[None, :] < counts[:, None]
         return idx, valid

@@ -38,8 +38,14 @@ def mlp(dims: list[int], dropout: float) -> nn.Sequential:
 
 
 class DirectNet(nn.Module):
-    def __init__(self, cfg: DirectConfig, cond_dim: int, arrangement: str, segments: list[tuple[int, int]],
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        cfg: DirectConfig,
+        cond_dim: int,
+        arrangement: str,
+        segments: list[tuple[int, int]],
+        extra: dict | None = None,
+    ):
         super().__init__()
         if arrangement not in ("flat", "layer"):
             raise ValueError(f"arrangement must be 'flat' or 'layer', got {arrangement!r}")
@@ -50,7 +56,9 @@ class DirectNet(nn.Module):
         n_seg = len(self.segments)
         self.register_buffer("cond_shift", torch.zeros(cond_dim))
         self.register_buffer("cond_scale", torch.ones(cond_dim))
-        self.trunk = nn.Sequential(mlp([cond_dim] + [cfg.hidden] * cfg.depth, cfg.dropout), nn.SiLU())
+        self.trunk = nn.Sequential(
+            mlp([cond_dim] + [cfg.hidden] * cfg.depth, cfg.dropout), nn.SiLU()
+        )
         if arrangement == "flat":
             self.head = nn.Linear(cfg.hidden, k)
             return
@@ -61,19 +69,31 @@ class DirectNet(nn.Module):
         self.head = mlp([cfg.hidden + cfg.layer_embedding, cfg.layer_hidden, width], 0.0)
         self.base = nn.Parameter(torch.zeros(k))
         self.stat_base = nn.Parameter(torch.zeros(2 * n_seg))
-        weights = torch.cat([torch.arange(a, b) - a + i * width for i, (a, b) in enumerate(self.segments)])
+        weights = torch.cat(
+            [torch.arange(a, b) - a + i * width for i, (a, b) in enumerate(self.segments)]
+        )
         stats = torch.tensor([i * width + width - 2 + j for i in range(n_seg) for j in (0, 1)])
         self.register_buffer("weight_index", weights, persistent=False)
         self.register_buffer("stat_index", stats, persistent=False)
 
     def describe(self) -> dict:
-        return {"config": asdict(self.cfg), "cond_dim": self.cond_dim, "arrangement": self.arrangement,
-                "segments": self.segments, "extra": self.extra}
+        return {
+            "config": asdict(self.cfg),
+            "cond_dim": self.cond_dim,
+            "arrangement": self.arrangement,
+            "segments": self.segments,
+            "extra": self.extra,
+        }
 
     @classmethod
-    def from_description(cls, meta: dict) -> "DirectNet":
-        return cls(config_from_dict(DirectConfig, meta["config"]), meta["cond_dim"], meta["arrangement"],
-                   meta["segments"], meta.get("extra"))
+    def from_description(cls, meta: dict) -> DirectNet:
+        return cls(
+            config_from_dict(DirectConfig, meta["config"]),
+            meta["cond_dim"],
+            meta["arrangement"],
+            meta["segments"],
+            meta.get("extra"),
+        )
 
     def set_condition_scale(self, conds: torch.Tensor) -> None:
         """Standardise conditions with the mean / std of `conds` [M, D] (the training tasks' items)."""
@@ -91,7 +111,10 @@ class DirectNet(nn.Module):
         if self.arrangement == "flat":
             return self.head(h), None
         n_seg = self.layer_emb.shape[0]
-        tokens = torch.cat([h[:, None, :].expand(-1, n_seg, -1), self.layer_emb[None].expand(h.shape[0], -1, -1)], -1)
+        tokens = torch.cat(
+            [h[:, None, :].expand(-1, n_seg, -1), self.layer_emb[None].expand(h.shape[0], -1, -1)],
+            -1,
+        )
         out = self.head(tokens).flatten(1)  # [B, T * width]
         return out[:, self.weight_index] + self.base, out[:, self.stat_index] + self.stat_base
 

@@ -25,6 +25,7 @@ from condpdiff.generator.direct.conditioning import ConditionBank, Recipe, condi
 from condpdiff.generator.direct.network import DirectNet, load_direct
 from condpdiff.params.norm_stats import NormStats
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.artifacts import HARVEST_KINDS
 from condpdiff.util import cli
 
 log = logging.getLogger("condpdiff.generator.direct.sample_direct")
@@ -39,8 +40,14 @@ class DirectSamplingConfig:
 
 
 @torch.no_grad()
-def generate(net: DirectNet, bank: ConditionBank, k: int, stats: NormStats, task: str,
-             cfg: DirectSamplingConfig) -> tuple[torch.Tensor, list[list[int]]]:
+def generate(
+    net: DirectNet,
+    bank: ConditionBank,
+    k: int,
+    stats: NormStats,
+    task: str,
+    cfg: DirectSamplingConfig,
+) -> tuple[torch.Tensor, list[list[int]]]:
     """[num_candidates, K'] in the stats' normalised space for `task`, and each candidate's drawn items."""
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
@@ -56,41 +63,66 @@ def generate(net: DirectNet, bank: ConditionBank, k: int, stats: NormStats, task
         full = torch.zeros(raw.shape[0], stats.mask.numel())
         full[:, stats.mask] = raw
         pred = stats.normalise(full, task)  # candidates_paramset denormalises with the same row
-    items = [sorted(int(j) for j, ok in zip(r, v) if ok) for r, v in zip(idx.tolist(), valid.tolist())]
+    items = [
+        sorted(int(j) for j, ok in zip(r, v) if ok) for r, v in zip(idx.tolist(), valid.tolist())
+    ]
     return pred, items
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", required=True, help="direct generator folder (condpdiff.generator.direct.train_direct)")
-    p.add_argument("--stats", required=True, help="normalisation stats the generator was trained with")
-    p.add_argument("--harvest", required=True, help="the task's harvest file (fill values, head, layout)")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="direct generator folder (condpdiff.generator.direct.train_direct)",
+    )
+    p.add_argument(
+        "--stats", required=True, help="normalisation stats the generator was trained with"
+    )
+    p.add_argument(
+        "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
+    )
     p.add_argument("--condition", required=True, help="the task's condition file")
     p.add_argument("--task", required=True)
-    p.add_argument("--recipe", required=True, help="the recipe the model was trained with, e.g. k8-layer-w0.75")
+    p.add_argument(
+        "--recipe", required=True, help="the recipe the model was trained with, e.g. k8-layer-w0.75"
+    )
     p.add_argument("--out", required=True, help="candidates parameter file (.safetensors)")
     cli.add_dataclass_args(p, DirectSamplingConfig)
     a = p.parse_args(argv)
     cli.setup_logging()
     cfg, recipe = cli.dataclass_from_args(DirectSamplingConfig, a), Recipe.parse(a.recipe)
-    stats, harvest, cond = NormStats.load(a.stats), ParamSet.load(a.harvest), load_condition(a.condition)
+    stats = NormStats.load(a.stats)
+    stats.require_task(a.task, a.stats)
+    harvest = ParamSet.load(a.harvest, {"kind": HARVEST_KINDS, "task": a.task}, "sample_direct")
+    cond = load_condition(a.condition, {"task": a.task})
     stats.check_params(harvest.params, a.harvest)
     net = load_direct(a.model)
     trained = net.extra.get("recipe")
     if trained != str(recipe):
-        raise ValueError(f"{a.model}: trained with recipe {trained!r}, asked to sample with {str(recipe)!r}")
+        raise ValueError(
+            f"{a.model}: trained with recipe {trained!r}, asked to sample with {str(recipe)!r}"
+        )
     bank = ConditionBank([condition_items(cond)])
     if bank.dim != net.cond_dim:
-        raise ValueError(f"{a.condition}: condition items of width {bank.dim} do not fit the generator in {a.model} "
-                         f"(trained on width {net.cond_dim}): expected the condition it was trained with "
-                         f"({net.extra.get('condition')!r}), found {cond.name!r}")
+        raise ValueError(
+            f"{a.condition}: condition items of width {bank.dim} do not fit the generator in {a.model} "
+            f"(trained on width {net.cond_dim}): expected the condition it was trained with "
+            f"({net.extra.get('condition')!r}), found {cond.name!r}"
+        )
     if int(bank.counts[0]) == 1:
         log.warning("%s holds one condition item: every candidate is the same", a.condition)
     t0 = time.time()
     z, items = generate(net, bank, recipe.k, stats, a.task, cfg)
     seconds = time.time() - t0
-    info = {"sampler": str(recipe), "sampling": asdict(cfg), "condition": cond.name, "generator": "direct",
-            "model": str(a.model), "condition_items": items}  # no timing: the same inputs give the same bytes
+    info = {
+        "recipe": str(recipe),
+        "sampling": asdict(cfg),
+        "condition": cond.name,
+        "generator": "direct",
+        "model": str(a.model),
+        "condition_items": items,
+    }  # no timing: the same inputs give the same bytes
     pset = candidates_paramset(z, stats, a.task, harvest, info)
     pset.save(a.out)
     log.info("%d candidates for %s with %s in %.3fs", pset.n, a.task, recipe, seconds)

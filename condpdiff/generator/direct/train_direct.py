@@ -38,7 +38,9 @@ class DirectTrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     warmup_steps: int = 0
-    bf16_fraction: float = 0.0  # the loss is an MSE on small targets: full precision throughout by default
+    bf16_fraction: float = (
+        0.0  # the loss is an MSE on small targets: full precision throughout by default
+    )
     seed: int = 0
     device: str = "auto"
     threads: int = 0  # CPU threads (0 = torch default)
@@ -55,7 +57,9 @@ class TrainingSet:
     segment_weights: torch.Tensor  # [T]
 
 
-def training_set(sets: dict, stats: NormStats, recipe: Recipe) -> tuple[TrainingSet, list[tuple[int, int]], torch.Tensor]:
+def training_set(
+    sets: dict, stats: NormStats, recipe: Recipe
+) -> tuple[TrainingSet, list[tuple[int, int]], torch.Tensor]:
     """The rows in the recipe's arrangement, the tensors' segments and their across-task variance share."""
     layout = next(iter(sets.values())).layout
     segs = arr.segments(layout, stats.mask)
@@ -71,7 +75,9 @@ def training_set(sets: dict, stats: NormStats, recipe: Recipe) -> tuple[Training
     return TrainingSet(z, layer_stats, ids, weights, seg_w), segs, share
 
 
-def weighted_loss(net: DirectNet, data: TrainingSet, idx: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+def weighted_loss(
+    net: DirectNet, data: TrainingSet, idx: torch.Tensor, cond: torch.Tensor
+) -> torch.Tensor:
     """Per-layer weighted MSE of a batch (weights and, per-layer, the standardised (mean, log std))."""
     pred, pred_stats = net(cond)
     loss = ((pred - data.target[idx]).pow(2) * data.weights).mean()
@@ -82,23 +88,45 @@ def weighted_loss(net: DirectNet, data: TrainingSet, idx: torch.Tensor, cond: to
     return loss
 
 
-def train(data: TrainingSet, bank: ConditionBank, segs, recipe: Recipe, net_cfg: DirectConfig,
-          cfg: DirectTrainConfig, extra: dict | None = None) -> tuple[DirectNet, list[dict]]:
+def train(
+    data: TrainingSet,
+    bank: ConditionBank,
+    segs,
+    recipe: Recipe,
+    net_cfg: DirectConfig,
+    cfg: DirectTrainConfig,
+    extra: dict | None = None,
+) -> tuple[DirectNet, list[dict]]:
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     net = DirectNet(net_cfg, bank.dim, recipe.arrangement, segs, extra)
-    scale_gen = torch.Generator().manual_seed(cfg.seed + 2)  # condition scale: 1024 draws of the training tasks
-    net.set_condition_scale(bank.draw(torch.randint(len(bank.counts), (1024,), generator=scale_gen), recipe.k, scale_gen))
+    scale_gen = torch.Generator().manual_seed(
+        cfg.seed + 2
+    )  # condition scale: 1024 draws of the training tasks
+    net.set_condition_scale(
+        bank.draw(
+            torch.randint(len(bank.counts), (1024,), generator=scale_gen), recipe.k, scale_gen
+        )
+    )
     if data.stats is not None:
         net.set_stat_scale(data.stats)
     net = net.to(device)
-    data = TrainingSet(*(x.to(device) if isinstance(x, torch.Tensor) else x for x in
-                         (data.target, data.stats, data.task_ids, data.weights, data.segment_weights)))
-    batches, draws = torch.Generator().manual_seed(cfg.seed), torch.Generator().manual_seed(cfg.seed + 1)
+    data = TrainingSet(
+        *(
+            x.to(device) if isinstance(x, torch.Tensor) else x
+            for x in (data.target, data.stats, data.task_ids, data.weights, data.segment_weights)
+        )
+    )
+    batches, draws = (
+        torch.Generator().manual_seed(cfg.seed),
+        torch.Generator().manual_seed(cfg.seed + 1),
+    )
 
     def loss_fn(step: int) -> torch.Tensor:
-        idx = training.batch_indices(data.target.shape[0], cfg.batch_size, batches, torch.device("cpu"))
+        idx = training.batch_indices(
+            data.target.shape[0], cfg.batch_size, batches, torch.device("cpu")
+        )
         cond = bank.draw(data.task_ids[idx.to(device)].cpu(), recipe.k, draws).to(device)
         return weighted_loss(net, data, idx.to(device), cond)
 
@@ -107,37 +135,74 @@ def train(data: TrainingSet, bank: ConditionBank, segs, recipe: Recipe, net_cfg:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stats", required=True, help="normalisation stats (condpdiff.params.compute_norm_stats)")
-    p.add_argument("--harvests", nargs="+", required=True, help="harvest files, one per task, in --tasks order")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--stats", required=True, help="normalisation stats (condpdiff.params.compute_norm_stats)"
+    )
+    p.add_argument(
+        "--harvests", nargs="+", required=True, help="harvest files, one per task, in --tasks order"
+    )
     p.add_argument("--tasks", nargs="+", required=True, help="must be the stats file's task list")
-    p.add_argument("--conditions", nargs="+", required=True, help="condition files, one per task, in --tasks order")
-    p.add_argument("--recipe", required=True, help="k<k>-<flat|layer>-w<exponent>, e.g. k8-layer-w0.75")
-    p.add_argument("--out-dir", required=True, help="model folder: model.safetensors, config.json, curve.csv")
+    p.add_argument(
+        "--conditions",
+        nargs="+",
+        required=True,
+        help="condition files, one per task, in --tasks order",
+    )
+    p.add_argument(
+        "--recipe", required=True, help="k<k>-<flat|layer>-w<exponent>, e.g. k8-layer-w0.75"
+    )
+    p.add_argument(
+        "--out-dir", required=True, help="model folder: model.safetensors, config.json, curve.csv"
+    )
     cli.add_dataclass_args(p, DirectConfig)
     cli.add_dataclass_args(p, DirectTrainConfig)
     a = p.parse_args(argv)
     cli.setup_logging()
-    net_cfg, cfg, recipe = cli.dataclass_from_args(DirectConfig, a), cli.dataclass_from_args(DirectTrainConfig, a), \
-        Recipe.parse(a.recipe)
+    net_cfg, cfg, recipe = (
+        cli.dataclass_from_args(DirectConfig, a),
+        cli.dataclass_from_args(DirectTrainConfig, a),
+        Recipe.parse(a.recipe),
+    )
     if len(a.conditions) != len(a.tasks):
         raise ValueError(f"{len(a.conditions)} condition files for {len(a.tasks)} tasks")
     stats = NormStats.load(a.stats)
-    sets = load_training_harvests(stats, a.stats, a.harvests, a.tasks)
-    conds = [load_condition(f) for f in a.conditions]
+    sets = load_training_harvests(stats, a.stats, a.harvests, a.tasks, "train_direct")
+    conds = [load_condition(f, {"task": t}) for f, t in zip(a.conditions, a.tasks)]
     bank = ConditionBank([condition_items(c) for c in conds])
     data, segs, share = training_set(sets, stats, recipe)
-    extra = {"tasks": stats.tasks, "condition": conds[0].name, "recipe": str(recipe), "k": recipe.k,
-             "exponent": recipe.exponent, "condition_items": {t: int(n) for t, n in zip(a.tasks, bank.counts)},
-             "variance_share": [round(float(s), 6) for s in share], "train": asdict(cfg)}
-    log.info("%d rows x %d coordinates in %d tensors (%s), %d-d condition items %s, recipe %s", data.target.shape[0],
-             data.target.shape[1], len(segs), recipe.arrangement, bank.dim, extra["condition_items"], recipe)
+    extra = {
+        "tasks": stats.tasks,
+        "condition": conds[0].name,
+        "recipe": str(recipe),
+        "k": recipe.k,
+        "exponent": recipe.exponent,
+        "condition_items": {t: int(n) for t, n in zip(a.tasks, bank.counts)},
+        "variance_share": [round(float(s), 6) for s in share],
+        "train": asdict(cfg),
+    }
+    log.info(
+        "%d rows x %d coordinates in %d tensors (%s), %d-d condition items %s, recipe %s",
+        data.target.shape[0],
+        data.target.shape[1],
+        len(segs),
+        recipe.arrangement,
+        bank.dim,
+        extra["condition_items"],
+        recipe,
+    )
     t0 = time.time()
     net, curve = train(data, bank, segs, recipe, net_cfg, cfg, extra)
     net.extra["train_seconds"] = round(time.time() - t0, 2)
     save_model(a.out_dir, net, KIND)
     write_curve(Path(a.out_dir) / CURVE, curve)
-    log.info("final loss %.5f in %.1fs", curve[-1]["loss"] if curve else float("nan"), net.extra["train_seconds"])
+    log.info(
+        "final loss %.5f in %.1fs",
+        curve[-1]["loss"] if curve else float("nan"),
+        net.extra["train_seconds"],
+    )
 
 
 if __name__ == "__main__":

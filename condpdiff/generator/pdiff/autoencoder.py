@@ -23,7 +23,13 @@ KIND = "autoencoder"
 
 @dataclass
 class AutoencoderConfig:
-    channels: tuple[int, ...] = (16, 32, 64, 128, 256)  # encoder channels; each layer downsamples by `stride`
+    channels: tuple[int, ...] = (
+        16,
+        32,
+        64,
+        128,
+        256,
+    )  # encoder channels; each layer downsamples by `stride`
     kernel: int = 9
     stride: int = 4
     latent_channels: int = 4
@@ -71,7 +77,7 @@ class ParamAutoencoder(nn.Module):
         return {"config": asdict(self.cfg), "in_dim": self.in_dim}
 
     @classmethod
-    def from_description(cls, meta: dict) -> "ParamAutoencoder":
+    def from_description(cls, meta: dict) -> ParamAutoencoder:
         return cls(config_from_dict(AutoencoderConfig, meta["config"]), meta["in_dim"])
 
     def _noise(self, x: torch.Tensor, amplitude: float) -> torch.Tensor:
@@ -106,7 +112,12 @@ def encode_all(model: ParamAutoencoder, x: torch.Tensor, batch_size: int = 256) 
     """Noise-free latents [N, C, L] of the rows of `x` (on CPU)."""
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, x.shape[0], batch_size)])
+    return torch.cat(
+        [
+            model.encode(x[i : i + batch_size].to(device)).float().cpu()
+            for i in range(0, x.shape[0], batch_size)
+        ]
+    )
 
 
 @torch.no_grad()
@@ -114,4 +125,9 @@ def reconstruct(model: ParamAutoencoder, x: torch.Tensor, batch_size: int = 256)
     """Noise-free encode + decode of the rows of `x` (on CPU)."""
     device = next(model.parameters()).device
     z = encode_all(model, x, batch_size)
-    return torch.cat([model.decode(z[i : i + batch_size].to(device)).float().cpu() for i in range(0, z.shape[0], batch_size)])
+    return torch.cat(
+        [
+            model.decode(z[i : i + batch_size].to(device)).float().cpu()
+            for i in range(0, z.shape[0], batch_size)
+        ]
+    )

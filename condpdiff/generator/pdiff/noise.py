@@ -5,12 +5,14 @@ default, eps-prediction). ``LatentDiffusion`` bundles the denoiser with the late
 ``shift``/``scale`` (latents are standardised to std ~1 before diffusion: p-diff users
 report sample collapse on large latents) and the scheduler settings, so the saved model is
 self-contained. Optional classifier-free guidance: train with ``cond_drop`` > 0, sample with
-``guidance_scale`` != 1.
+``guidance_scale`` != 1. One reverse loop (``reverse_process``, yielding each step) serves
+``sample`` and the sampling-trajectory analysis.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import torch
@@ -34,7 +36,14 @@ class NoiseConfig:
 class LatentDiffusion(nn.Module):
     """Denoiser + latent standardisation + noise schedule settings (everything sampling needs)."""
 
-    def __init__(self, net: UNet1D, noise: NoiseConfig, shift: float = 0.0, scale: float = 1.0, extra: dict | None = None):
+    def __init__(
+        self,
+        net: UNet1D,
+        noise: NoiseConfig,
+        shift: float = 0.0,
+        scale: float = 1.0,
+        extra: dict | None = None,
+    ):
         super().__init__()
         self.net, self.noise = net, noise
         self.register_buffer("shift", torch.tensor(float(shift)))
@@ -42,14 +51,30 @@ class LatentDiffusion(nn.Module):
         self.extra = dict(extra or {})
 
     def describe(self) -> dict:
-        return {"denoiser": self.net.describe(), "noise": asdict(self.noise),
-                "shift": float(self.shift), "scale": float(self.scale), "extra": self.extra}
+        return {
+            "denoiser": self.net.describe(),
+            "noise": asdict(self.noise),
+            "shift": float(self.shift),
+            "scale": float(self.scale),
+            "extra": self.extra,
+        }
 
     @classmethod
-    def from_description(cls, meta: dict) -> "LatentDiffusion":
+    def from_description(cls, meta: dict) -> LatentDiffusion:
         d = meta["denoiser"]
-        net = UNet1D(config_from_dict(DenoiserConfig, d["config"]), d["in_channels"], d["length"], d["cond_dim"])
-        return cls(net, config_from_dict(NoiseConfig, meta["noise"]), meta["shift"], meta["scale"], meta.get("extra"))
+        net = UNet1D(
+            config_from_dict(DenoiserConfig, d["config"]),
+            d["in_channels"],
+            d["length"],
+            d["cond_dim"],
+        )
+        return cls(
+            net,
+            config_from_dict(NoiseConfig, meta["noise"]),
+            meta["shift"],
+            meta["scale"],
+            meta.get("extra"),
+        )
 
     def to_unit(self, z: torch.Tensor) -> torch.Tensor:
         return (z - self.shift) / self.scale
@@ -67,9 +92,14 @@ def load_diffusion(folder, device="cpu") -> LatentDiffusion:
 def make_scheduler(noise: NoiseConfig, kind: str = "ddpm"):
     from diffusers import DDIMScheduler, DDPMScheduler
 
-    kwargs = dict(num_train_timesteps=noise.num_train_timesteps, beta_start=noise.beta_start,
-                  beta_end=noise.beta_end, beta_schedule=noise.beta_schedule, prediction_type="epsilon",
-                  clip_sample=False)
+    kwargs = dict(
+        num_train_timesteps=noise.num_train_timesteps,
+        beta_start=noise.beta_start,
+        beta_end=noise.beta_end,
+        beta_schedule=noise.beta_schedule,
+        prediction_type="epsilon",
+        clip_sample=False,
+    )
     if kind == "ddpm":
         return DDPMScheduler(**kwargs)
     if kind == "ddim":
@@ -85,38 +115,91 @@ def parse_sampler(sampler: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2))
 
 
-def training_loss(model: LatentDiffusion, scheduler, u0: torch.Tensor, cond: torch.Tensor,
-                  generator: torch.Generator, cond_drop: float = 0.0) -> torch.Tensor:
+def training_loss(
+    model: LatentDiffusion,
+    scheduler,
+    u0: torch.Tensor,
+    cond: torch.Tensor,
+    generator: torch.Generator,
+    cond_drop: float = 0.0,
+) -> torch.Tensor:
     """eps-prediction MSE at one uniformly drawn timestep per sample (u0: standardised latents)."""
     b = u0.shape[0]
-    t = torch.randint(0, scheduler.config.num_train_timesteps, (b,), generator=generator).to(u0.device)
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (b,), generator=generator).to(
+        u0.device
+    )
     eps = torch.randn(u0.shape, generator=generator).to(u0.device)
     drop = (torch.rand(b, generator=generator) < cond_drop).to(u0.device) if cond_drop > 0 else None
     noisy = scheduler.add_noise(u0, eps, t)
     return nn.functional.mse_loss(model.net(noisy, t, cond, drop).float(), eps)
 
 
+@dataclass
+class ReverseStep:
+    """One step of the reverse process, in standardised (unit) latents: `u` after the step and the
+    model's prediction of the clean latent (x0) made at it."""
+
+    index: int  # 0 .. steps - 1
+    timestep: int
+    u: torch.Tensor
+    x0: torch.Tensor
+
+
 @torch.no_grad()
-def sample(model: LatentDiffusion, cond: torch.Tensor, sampler: str, generator: torch.Generator,
-           guidance_scale: float = 1.0, eta: float = 0.0, progress: bool = False) -> torch.Tensor:
-    """Latents for each row of `cond` [B, D], in ONE batched reverse process; returns AE-scale latents."""
+def reverse_process(
+    model: LatentDiffusion,
+    cond: torch.Tensor,
+    sampler: str,
+    generator: torch.Generator,
+    guidance_scale: float = 1.0,
+    eta: float = 0.0,
+    progress: bool = False,
+) -> Iterator[ReverseStep]:
+    """THE reverse process for each row of `cond` [B, D], in one batch, yielded step by step.
+
+    ``sample`` runs it to the end; ``analysis.sampling_trajectory`` keeps some steps' x0
+    predictions. Both go through this loop, so a trajectory's end is the sample, bit for bit.
+    """
     kind, steps = parse_sampler(sampler)
     net = model.net
     device = cond.device
     sched = make_scheduler(model.noise, kind)
     sched.set_timesteps(steps, device=device)
     b = cond.shape[0]
-    u = torch.randn((b, net.in_channels, net.length), generator=generator, device=generator.device).to(device)
+    u = torch.randn(
+        (b, net.in_channels, net.length), generator=generator, device=generator.device
+    ).to(device)
     u = u * sched.init_noise_sigma
     guided = guidance_scale != 1.0
-    for t in tqdm(sched.timesteps, desc=sampler, disable=not progress):
+    kwargs = {"eta": eta} if kind == "ddim" else {}
+    for i, t in enumerate(tqdm(sched.timesteps, desc=sampler, disable=not progress)):
         tt = t.expand(b).to(device)
         if guided:
-            drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(device)
-            e_c, e_u = net(torch.cat([u, u]), torch.cat([tt, tt]), torch.cat([cond, cond]), drop).chunk(2)
+            drop = torch.cat(
+                [torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]
+            ).to(device)
+            e_c, e_u = net(
+                torch.cat([u, u]), torch.cat([tt, tt]), torch.cat([cond, cond]), drop
+            ).chunk(2)
             eps = e_u + guidance_scale * (e_c - e_u)
         else:
             eps = net(u, tt, cond)
-        kwargs = {"eta": eta} if kind == "ddim" else {}
-        u = sched.step(eps, t, u, generator=generator, **kwargs).prev_sample
+        out = sched.step(eps, t, u, generator=generator, **kwargs)
+        u = out.prev_sample
+        yield ReverseStep(i, int(t), u, out.pred_original_sample)
+
+
+@torch.no_grad()
+def sample(
+    model: LatentDiffusion,
+    cond: torch.Tensor,
+    sampler: str,
+    generator: torch.Generator,
+    guidance_scale: float = 1.0,
+    eta: float = 0.0,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Latents for each row of `cond` [B, D], in ONE batched reverse process; returns AE-scale latents."""
+    for step in reverse_process(model, cond, sampler, generator, guidance_scale, eta, progress):
+        u = step.u
     return model.from_unit(u)

@@ -18,18 +18,18 @@ import argparse
 import logging
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 
-from condpdiff.util import cli
-from condpdiff.generator import training
 from condpdiff.conditions.condition import load_condition
+from condpdiff.generator import training
 from condpdiff.generator.candidates import candidates_paramset
 from condpdiff.generator.pdiff.autoencoder import ParamAutoencoder, load_autoencoder
 from condpdiff.generator.pdiff.noise import LatentDiffusion, load_diffusion, sample
 from condpdiff.params.norm_stats import NormStats
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.pipeline.artifacts import HARVEST_KINDS
+from condpdiff.util import cli
 
 log = logging.getLogger("condpdiff.generator.pdiff.sample_candidates")
 
@@ -55,18 +55,29 @@ def candidate_conditions(cond: torch.Tensor, num_candidates: int, cond_mode: str
     """One condition row per candidate: the vector [D] repeated, or the maps [n, C, h, w] cycled (i mod n)."""
     if cond_mode == "conv":
         if cond.ndim != 4:
-            raise ValueError(f"the diffusion model takes image feature maps (cond_mode 'conv'): expected a "
-                             f"condition [n_images, C, h, w], found shape {list(cond.shape)}")
-        return cond.float()[torch.tensor(image_indices(num_candidates, cond.shape[0]), dtype=torch.long)]
+            raise ValueError(
+                f"the diffusion model takes image feature maps (cond_mode 'conv'): expected a "
+                f"condition [n_images, C, h, w], found shape {list(cond.shape)}"
+            )
+        return cond.float()[
+            torch.tensor(image_indices(num_candidates, cond.shape[0]), dtype=torch.long)
+        ]
     if cond.ndim != 1:
-        raise ValueError(f"the diffusion model takes condition vectors (cond_mode {cond_mode!r}): expected a "
-                         f"condition [D], found shape {list(cond.shape)}")
+        raise ValueError(
+            f"the diffusion model takes condition vectors (cond_mode {cond_mode!r}): expected a "
+            f"condition [D], found shape {list(cond.shape)}"
+        )
     return cond.float().expand(num_candidates, -1)
 
 
 @torch.no_grad()
-def generate(diffusion: LatentDiffusion, ae: ParamAutoencoder, cond: torch.Tensor, sampler: str,
-             cfg: SamplingConfig) -> torch.Tensor:
+def generate(
+    diffusion: LatentDiffusion,
+    ae: ParamAutoencoder,
+    cond: torch.Tensor,
+    sampler: str,
+    cfg: SamplingConfig,
+) -> torch.Tensor:
     """[num_candidates, K'] normalised vectors for condition `cond` [D] (or, for a conv model,
     the style's feature maps [n_images, C, h, w]: candidate i sees image i mod n_images)."""
     device = training.pick_device(cfg.device)
@@ -80,10 +91,22 @@ def generate(diffusion: LatentDiffusion, ae: ParamAutoencoder, cond: torch.Tenso
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--diffusion", required=True, help="diffusion model folder (condpdiff.generator.pdiff.train_diffusion)")
-    p.add_argument("--autoencoder", required=True, help="autoencoder model folder (condpdiff.generator.pdiff.train_autoencoder)")
-    p.add_argument("--stats", required=True, help="normalisation stats the generator was trained with")
-    p.add_argument("--harvest", required=True, help="the task's harvest file (fill values, head, layout)")
+    p.add_argument(
+        "--diffusion",
+        required=True,
+        help="diffusion model folder (condpdiff.generator.pdiff.train_diffusion)",
+    )
+    p.add_argument(
+        "--autoencoder",
+        required=True,
+        help="autoencoder model folder (condpdiff.generator.pdiff.train_autoencoder)",
+    )
+    p.add_argument(
+        "--stats", required=True, help="normalisation stats the generator was trained with"
+    )
+    p.add_argument(
+        "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
+    )
     p.add_argument("--condition", required=True, help="the task's condition file")
     p.add_argument("--task", required=True)
     p.add_argument("--sampler", required=True, help="ddimS or ddpmS, e.g. ddim50, ddpm1000")
@@ -92,19 +115,29 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     cli.setup_logging()
     cfg = cli.dataclass_from_args(SamplingConfig, a)
-    stats, harvest, cond = NormStats.load(a.stats), ParamSet.load(a.harvest), load_condition(a.condition)
+    stats = NormStats.load(a.stats)
+    stats.require_task(a.task, a.stats)
+    harvest = ParamSet.load(a.harvest, {"kind": HARVEST_KINDS, "task": a.task}, "sample_candidates")
+    cond = load_condition(a.condition, {"task": a.task})
     stats.check_params(harvest.params, a.harvest)
     diffusion, ae = load_diffusion(a.diffusion), load_autoencoder(a.autoencoder)
     mode = diffusion.net.cfg.cond_mode
     if (cond.projection == "conv") != (mode == "conv"):
-        raise ValueError(f"{a.condition}: a condition with projection {cond.projection!r} (shape "
-                         f"{list(cond.embedding.shape)}) does not fit the diffusion model in {a.diffusion} "
-                         f"(cond_mode {mode!r}): image feature maps need a 'conv' model and vice versa")
+        raise ValueError(
+            f"{a.condition}: a condition with projection {cond.projection!r} (shape "
+            f"{list(cond.embedding.shape)}) does not fit the diffusion model in {a.diffusion} "
+            f"(cond_mode {mode!r}): image feature maps need a 'conv' model and vice versa"
+        )
     t0 = time.time()
     z = generate(diffusion, ae, cond.embedding, a.sampler, cfg)
     seconds = time.time() - t0
-    info = {"sampler": a.sampler, "sampling": asdict(cfg), "condition": cond.name, "diffusion": str(a.diffusion),
-            "autoencoder": str(a.autoencoder)}  # no timing: the same inputs give the same bytes
+    info = {
+        "sampler": a.sampler,
+        "sampling": asdict(cfg),
+        "condition": cond.name,
+        "diffusion": str(a.diffusion),
+        "autoencoder": str(a.autoencoder),
+    }  # no timing: the same inputs give the same bytes
     if cond.projection == "conv":
         info["condition_images"] = image_indices(cfg.num_candidates, cond.embedding.shape[0])
     pset = candidates_paramset(z, stats, a.task, harvest, info)

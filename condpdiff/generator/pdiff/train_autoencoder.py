@@ -16,13 +16,18 @@ from pathlib import Path
 
 import torch
 
-from condpdiff.util import cli
 from condpdiff.generator import training
-from condpdiff.util.atomic import write_json
-from condpdiff.generator.pdiff.autoencoder import KIND, AutoencoderConfig, ParamAutoencoder, reconstruct
 from condpdiff.generator.modelio import CURVE, save_model, write_curve
+from condpdiff.generator.pdiff.autoencoder import (
+    KIND,
+    AutoencoderConfig,
+    ParamAutoencoder,
+    reconstruct,
+)
 from condpdiff.params.norm_stats import NormStats, load_training_harvests, training_matrix
 from condpdiff.params.paramfile import ParamSet
+from condpdiff.util import cli
+from condpdiff.util.atomic import write_json
 
 log = logging.getLogger("condpdiff.generator.pdiff.train_autoencoder")
 
@@ -40,7 +45,9 @@ class AETrainConfig:
     threads: int = 0  # CPU threads (0 = torch default)
 
 
-def train(x: torch.Tensor, net_cfg: AutoencoderConfig, cfg: AETrainConfig) -> tuple[ParamAutoencoder, list[dict]]:
+def train(
+    x: torch.Tensor, net_cfg: AutoencoderConfig, cfg: AETrainConfig
+) -> tuple[ParamAutoencoder, list[dict]]:
     """Fit an autoencoder to the rows of `x` [N, K]; returns it (eval mode, on CPU) and the loss curve."""
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
@@ -59,20 +66,31 @@ def train(x: torch.Tensor, net_cfg: AutoencoderConfig, cfg: AETrainConfig) -> tu
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--stats", required=True, help="normalisation stats (condpdiff.params.norm_stats)")
-    p.add_argument("--harvests", nargs="+", required=True, help="harvest files, one per task, in --tasks order")
+    p.add_argument(
+        "--stats", required=True, help="normalisation stats (condpdiff.params.norm_stats)"
+    )
+    p.add_argument(
+        "--harvests", nargs="+", required=True, help="harvest files, one per task, in --tasks order"
+    )
     p.add_argument("--tasks", nargs="+", required=True, help="must be the stats file's task list")
-    p.add_argument("--out-dir", required=True, help="model folder: model.safetensors, config.json, curve.csv")
+    p.add_argument(
+        "--out-dir", required=True, help="model folder: model.safetensors, config.json, curve.csv"
+    )
     p.add_argument("--report", required=True, help="JSON: reconstruction MSE per task")
-    p.add_argument("--recon-dir", default=None, help="write <task>.safetensors reconstructions here")
+    p.add_argument(
+        "--recon-dir", default=None, help="write <task>.safetensors reconstructions here"
+    )
     cli.add_dataclass_args(p, AutoencoderConfig)
     cli.add_dataclass_args(p, AETrainConfig)
     a = p.parse_args(argv)
     cli.setup_logging()
-    net_cfg, cfg = cli.dataclass_from_args(AutoencoderConfig, a), cli.dataclass_from_args(AETrainConfig, a)
+    net_cfg, cfg = (
+        cli.dataclass_from_args(AutoencoderConfig, a),
+        cli.dataclass_from_args(AETrainConfig, a),
+    )
 
     stats = NormStats.load(a.stats)
-    sets = load_training_harvests(stats, a.stats, a.harvests, a.tasks)
+    sets = load_training_harvests(stats, a.stats, a.harvests, a.tasks, "train_autoencoder")
     x, ids = training_matrix(sets, stats)
     log.info("training matrix %s from %d tasks", tuple(x.shape), len(a.tasks))
     t0 = time.time()
@@ -82,8 +100,14 @@ def main(argv=None) -> None:
     write_curve(Path(a.out_dir) / CURVE, curve)
 
     recon = reconstruct(model, x)
-    report = {"train_seconds": round(seconds, 2), "k": x.shape[1], "rows": x.shape[0],
-              "final_loss": curve[-1]["loss"] if curve else None, "train": asdict(cfg), "tasks": {}}
+    report = {
+        "train_seconds": round(seconds, 2),
+        "k": x.shape[1],
+        "rows": x.shape[0],
+        "final_loss": curve[-1]["loss"] if curve else None,
+        "train": asdict(cfg),
+        "tasks": {},
+    }
     for i, task in enumerate(stats.tasks):
         rows = ids == i
         last = sets[task].last(stats.n)
@@ -101,7 +125,10 @@ def main(argv=None) -> None:
                 Path(a.recon_dir) / f"{task}.safetensors"
             )
     write_json(a.report, report)
-    log.info("reconstruction MSE (normalised): %s", {t: round(r["mse_normalised"], 5) for t, r in report["tasks"].items()})
+    log.info(
+        "reconstruction MSE (normalised): %s",
+        {t: round(r["mse_normalised"], 5) for t, r in report["tasks"].items()},
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The PixArt-alpha base: components, a tiny offline base, its pretraining, the prompt cache."""

@@ -1,0 +1,1 @@
+"""FID by torch-fidelity: extractors, cached features, score caches and the style screen."""

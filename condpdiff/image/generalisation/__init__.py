@@ -1,0 +1,1 @@
+"""The style-continuous generalisation experiment (the paper's appendix C)."""

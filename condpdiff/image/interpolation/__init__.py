@@ -1,0 +1,1 @@
+"""Interpolation between two styles' LoRAs scored by FID against both styles, and its figures."""

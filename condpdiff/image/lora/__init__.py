@@ -1,0 +1,1 @@
+"""Style LoRA fine-tuning on PixArt-alpha: a style's train images -> harvested checkpoints."""
