@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+import local_inputs
 import torch
 
 from condpdiff.text import backbone as bb
 from condpdiff.util.precision import cpu_has_bf16
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def timed(fn, repeats: int) -> float:
@@ -34,10 +32,11 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default=str(SHARED / "models/all-MiniLM-L6-v2"))
+    p.add_argument("--model", default=str(local_inputs.MODEL))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args(argv)
+    local_inputs.check(p, a)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = bb.wrap_lora(
@@ -78,7 +77,8 @@ def main(argv=None) -> None:
             timed(lambda fn=fn: fn(True), a.repeats),
         )
         print(
-            f"{name}: fp32 {fp32 * 1000:.0f} ms, bf16 {bf16 * 1000:.0f} ms, fp32 / bf16 = {fp32 / bf16:.2f}x"
+            f"{name}: fp32 {fp32 * 1000:.0f} ms, bf16 {bf16 * 1000:.0f} ms, fp32 / bf16 = "
+            f"{fp32 / bf16:.2f}x"
         )
 
 

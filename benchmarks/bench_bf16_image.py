@@ -1,4 +1,5 @@
-"""Benchmark: the image branch's two precision switches in fp32 vs bf16, side by side in one process.
+"""Benchmark: the image branch's two precision switches in fp32 vs bf16,
+side by side in one process.
 
 - style LoRA fine-tuning (``image.finetune.mixed_precision``: ``no`` vs ``bf16`` autocast):
   `--steps` training steps of ``finetune_style_lora.train`` on one style's train images;
@@ -63,8 +64,8 @@ def main(argv=None) -> None:
         train(transformer, scheduler, data, 4, 4, cfg, device)
         times[mode] = time.perf_counter() - t0
     print(
-        f"LoRA fine-tuning, {a.steps} steps: fp32 {times['no']:.1f} s, bf16 autocast {times['bf16']:.1f} s,"
-        f" fp32 / bf16 = {times['no'] / times['bf16']:.2f}x"
+        f"LoRA fine-tuning, {a.steps} steps: fp32 {times['no']:.1f} s, bf16 autocast "
+        f"{times['bf16']:.1f} s, fp32 / bf16 = {times['no'] / times['bf16']:.2f}x"
     )
 
     cache, split_file = PromptCache.load(prompts), load_split(split)
@@ -89,8 +90,9 @@ def main(argv=None) -> None:
         generate_row(pipe, cache, split_file.prompts, cfg, _NoFeatures(), device)
         times[dtype] = time.perf_counter() - t0
     print(
-        f"generation, {a.images} images x 20 steps: float32 {times['float32']:.1f} s, bfloat16 {times['bfloat16']:.1f} s,"
-        f" float32 / bfloat16 = {times['float32'] / times['bfloat16']:.2f}x"
+        f"generation, {a.images} images x 20 steps: float32 {times['float32']:.1f} s, bfloat16 "
+        f"{times['bfloat16']:.1f} s, float32 / bfloat16 = "
+        f"{times['float32'] / times['bfloat16']:.2f}x"
     )
 
 

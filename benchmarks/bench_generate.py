@@ -5,12 +5,13 @@ library imports are not counted) and prints its load time, generation time (cond
 and total (with selection and writing), then the wall time of fine-tuning the same adapter and the
 ratio fine-tune / total. The fine-tune time is either measured here (text: the project's
 ``text.finetune_lora.finetune`` from scratch on the same examples, same rank, alpha and targets,
-``--finetune-epochs`` epochs, on ``--finetune-examples``) or read from the workflow's own benchmark file of that fine-tune
-(``--finetune-benchmark R/benchmarks/finetune_lora/<tag>.tsv``: Snakemake's ``s`` column; the only
-way for images). Example after the smoke workflow's exports:
+``--finetune-epochs`` epochs, on ``--finetune-examples``) or read from the workflow's own benchmark
+file of that fine-tune (``--finetune-benchmark R/benchmarks/finetune_lora/<tag>.tsv``: Snakemake's
+``s`` column; the only way for images). Example after the smoke workflow's exports:
 
-    python benchmarks/bench_generate.py --threads 1 --examples results/h8-smoke/data/glue/topic_match/train.tsv \\
-        --num-labels 2 --generator R/generator/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/export \\
+    python benchmarks/bench_generate.py --threads 1 \\
+        --examples results/h8-smoke/data/glue/topic_match/train.tsv --num-labels 2 \\
+        --generator R/generator/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/export \\
         --task syn_topic
 """
 
@@ -113,7 +114,9 @@ def main(argv=None) -> None:
     p.add_argument(
         "--finetune-examples",
         default=None,
-        help="the TSV the fine-tune trains on (default --examples; the task's train split is fairer)",
+        help=(
+            "the TSV the fine-tune trains on (default --examples; the task's train split is fairer)"
+        ),
     )
     p.add_argument(
         "--finetune-benchmark", default=None, help="the workflow's benchmark .tsv of the fine-tune"
@@ -139,8 +142,8 @@ def main(argv=None) -> None:
         )
         cfg = gf.read_config(folder)
         print(
-            f"| {cfg['kind']} {cfg['draw']} ({cfg['domain']}) | {s['load']:.3f} | {s['generate']:.3f} | "
-            f"{s['total']:.3f} | {ft:.2f} | {ft / s['total']:.1f} |"
+            f"| {cfg['kind']} {cfg['draw']} ({cfg['domain']}) | {s['load']:.3f} | "
+            f"{s['generate']:.3f} | {s['total']:.3f} | {ft:.2f} | {ft / s['total']:.1f} |"
         )
 
 

@@ -1,10 +1,11 @@
 """Benchmark: time to generate candidates with each generator kind, side by side in one process.
 
-Loads a trained Cond P-Diff generator (diffusion + autoencoder folders) and a trained direct generator
-of the same generator folder (the demo's, by default), and times generating 1 and 20 candidates for one
-task with each: the diffusion model's reverse process (--sampler, e.g. ddim50) plus the autoencoder's
-decoding, against one forward pass of the direct generator per condition draw. Prints both, per
-candidate, and the ratio. Loading the models is not timed. Example (after the text demo):
+Loads a trained Cond P-Diff generator (diffusion + autoencoder folders) and a trained direct
+generator of the same generator folder (the demo's, by default), and times generating 1 and 20
+candidates for one task with each: the diffusion model's reverse process (--sampler, e.g. ddim50)
+plus the autoencoder's decoding, against one forward pass of the direct generator per condition
+draw. Prints both, per candidate, and the ratio. Loading the models is not timed. Example (after the
+text demo):
 
     python benchmarks/bench_generation_time.py --threads 1 \\
         --generator results/demo_cpu/generator/minilm/r1/n150/layers-all/norm-task --task sst2
@@ -72,11 +73,13 @@ def main(argv=None) -> None:
     )
     recipe = Recipe.parse(a.recipe)
     print(
-        f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {a.threads}, "
-        f"cuda {torch.cuda.is_available()}; generator {gen}, task {a.task}, K' = {int(stats.mask.sum())}"
+        f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads "
+        f"{a.threads}, cuda {torch.cuda.is_available()}; generator {gen}, task {a.task}, K' = "
+        f"{int(stats.mask.sum())}"
     )
     print(
-        f"{'candidates':>10} {'pdiff ' + a.sampler + ' (s)':>18} {'direct ' + a.recipe + ' (s)':>26} {'ratio':>8}"
+        f"{'candidates':>10} {'pdiff ' + a.sampler + ' (s)':>18} "
+        f"{'direct ' + a.recipe + ' (s)':>26} {'ratio':>8}"
     )
     for n in (1, 20):
         s_cfg = sample_candidates.SamplingConfig(num_candidates=n, device="cpu", threads=a.threads)

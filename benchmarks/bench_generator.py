@@ -95,8 +95,8 @@ def main() -> None:
     (ae, _), sec = timed(lambda: train_autoencoder.train(x, ae_net, ae_cfg), device)
     n_params = sum(p.numel() for p in ae.parameters())
     print(
-        f"autoencoder: {n_params / 1e6:.2f}M params, batch {a.ae_batch}: {a.ae_steps / sec:.1f} steps/s "
-        f"({a.ae_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}"
+        f"autoencoder: {n_params / 1e6:.2f}M params, batch {a.ae_batch}: {a.ae_steps / sec:.1f} "
+        f"steps/s ({a.ae_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}"
     )
 
     latents = encode_all(ae.to(device), x)
@@ -108,8 +108,9 @@ def main() -> None:
     (diff, _), sec = timed(lambda: train_diffusion.train(latents, conds, diff_net, d_cfg), device)
     n_params = sum(p.numel() for p in diff.parameters())
     print(
-        f"diffusion: {n_params / 1e6:.2f}M params, batch {a.diffusion_batch}: {a.diffusion_steps / sec:.1f} steps/s "
-        f"({a.diffusion_steps} steps in {sec:.1f}s incl. setup), peak {peak(device)}"
+        f"diffusion: {n_params / 1e6:.2f}M params, batch {a.diffusion_batch}: "
+        f"{a.diffusion_steps / sec:.1f} steps/s ({a.diffusion_steps} steps in {sec:.1f}s incl. "
+        f"setup), peak {peak(device)}"
     )
 
     cfg = SamplingConfig(num_candidates=20, seed=0, device=str(device))

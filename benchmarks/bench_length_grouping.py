@@ -1,4 +1,5 @@
-"""Benchmark: fine-tuning steps in a random order vs length-grouped order (finetune.group_by_length).
+"""Benchmark: fine-tuning steps in a random order vs length-grouped order
+(finetune.group_by_length).
 
 For each task, tokenises the capped training split as ``finetune_lora`` does and prints, for one
 epoch, the padded tokens per epoch in both orders (exact, no model run), then times the first
@@ -12,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+import local_inputs
 import torch
 
 from condpdiff.text import backbone as bb
 from condpdiff.text import data, inference
 from condpdiff.text.finetune_lora import FinetuneConfig, epoch_order, param_groups
 from condpdiff.text.tasks import get_task
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def padded_tokens(enc, order: list[int], batch_size: int) -> int:
@@ -36,8 +35,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default=str(SHARED / "models/all-MiniLM-L6-v2"))
-    p.add_argument("--glue-dir", default=str(SHARED / "data/glue"))
+    p.add_argument("--model", default=str(local_inputs.MODEL))
+    p.add_argument("--glue-dir", default=str(local_inputs.GLUE))
     p.add_argument("--tasks", nargs="+", default=["sst2", "rte", "mrpc", "cola", "stsb"])
     p.add_argument("--max-train-examples", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=32)
@@ -46,10 +45,12 @@ def main(argv=None) -> None:
     )
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
+    local_inputs.check(p, a)
     torch.set_num_threads(a.threads)
     tokenizer = bb.load_tokenizer(a.model)
     print(
-        f"{a.model}; {a.threads} threads; batch {a.batch_size}; first {a.steps} steps of epoch 1 timed"
+        f"{a.model}; {a.threads} threads; batch {a.batch_size}; first {a.steps} steps of epoch 1 "
+        "timed"
     )
     for name in a.tasks:
         task = get_task(name)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import local_inputs
 import torch
 
 from condpdiff.params.paramfile import ParamSet, flatten, layout_of
@@ -70,8 +71,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default="/work/shared/models/all-MiniLM-L6-v2")
-    p.add_argument("--glue-dir", default="/work/shared/data/glue")
+    p.add_argument("--model", default=str(local_inputs.MODEL))
+    p.add_argument("--glue-dir", default=str(local_inputs.GLUE))
     p.add_argument("--task", default="sst2")
     p.add_argument("--num-candidates", type=int, default=20)
     p.add_argument("--rank", type=int, default=1)
@@ -84,6 +85,7 @@ def main(argv=None) -> None:
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     a = p.parse_args(argv)
+    local_inputs.check(p, a)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device(
@@ -101,7 +103,8 @@ def main(argv=None) -> None:
         else f"cpu ({torch.get_num_threads()} threads)"
     )
     print(
-        f"device {name}; {task.name} dev {len(dev)} examples; {pset.n} candidates; K={pset.k}; model {a.model}"
+        f"device {name}; {task.name} dev {len(dev)} examples; {pset.n} candidates; K={pset.k}; "
+        f"model {a.model}"
     )
 
     sync(device)
@@ -109,7 +112,8 @@ def main(argv=None) -> None:
     scorer = Scorer(a.model, task, a.rank, a.alpha, TARGETS, {"dev": dev}, cfg, device)
     sync(device)
     setup = time.perf_counter() - t0
-    # one warm-up candidate (kernels, allocator) so per-candidate times are steady-state, for both sides
+    # one warm-up candidate (kernels, allocator) so per-candidate times are steady-state,
+    # for both sides
     scorer.score(pset.lora_state_dict(0), pset.head_state_dict(0))
     sync(device)
     t0 = time.perf_counter()
@@ -123,7 +127,8 @@ def main(argv=None) -> None:
         f"cached: setup (load+wrap+tokenise+pad once) {setup:.2f}s; {per_cached:.3f}s per candidate"
     )
     result = {"device": name, "n_dev": len(dev), "candidates": pset.n, "cached_setup_s": setup,
-              "cached_per_candidate_s": per_cached, "cached_scores": [m["score"] for m in cached]}  # fmt: skip
+              "cached_per_candidate_s": per_cached,
+              "cached_scores": [m["score"] for m in cached]}  # fmt: skip
 
     if not a.skip_naive:
         tokenizer = scorer.tokenizer
@@ -148,19 +153,23 @@ def main(argv=None) -> None:
         diffs = [abs(x["score"] - y["score"]) for x, y in zip(cached, naive)]
         identical = sum(x == y for x, y in zip(cached, naive))
         print(
-            f"naive:  {per_naive:.3f}s per candidate (from_pretrained + PeftModel + merge_and_unload + evaluate)"
+            f"naive:  {per_naive:.3f}s per candidate (from_pretrained + PeftModel + "
+            "merge_and_unload + evaluate)"
         )
         print(f"speed-up per candidate: {per_naive / per_cached:.1f}x")
         print(
-            f"speed-up for all {pset.n} incl. cached setup: {per_naive * pset.n / (setup + cached_total):.1f}x"
+            f"speed-up for all {pset.n} incl. cached setup: "
+            f"{per_naive * pset.n / (setup + cached_total):.1f}x"
         )
         print(
-            f"scores identical for {identical}/{pset.n} candidates; max |diff| {max(diffs):.6f} (x100 points)"
+            f"scores identical for {identical}/{pset.n} candidates; max |diff| {max(diffs):.6f} "
+            "(x100 points)"
         )
         print("dev accuracy (cached):", [round(m["score"], 2) for m in cached])
         result.update(naive_per_candidate_s=per_naive, speedup=per_naive / per_cached,
-                      speedup_with_setup=per_naive * pset.n / (setup + cached_total), identical=identical,
-                      max_abs_diff=max(diffs), naive_scores=[m["score"] for m in naive])  # fmt: skip
+                      speedup_with_setup=per_naive * pset.n / (setup + cached_total),
+                      identical=identical, max_abs_diff=max(diffs),
+                      naive_scores=[m["score"] for m in naive])  # fmt: skip
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=2))
 

@@ -1,4 +1,5 @@
-"""The ``condpdiff`` console script: ``condpdiff generate ...`` (see ``condpdiff.generate.command``).
+"""The ``condpdiff`` console script: ``condpdiff generate ...`` (see
+``condpdiff.generate.command``).
 
 Bad input ends with one line naming the file or option at fault (exit 2), not a traceback.
 """

@@ -29,7 +29,8 @@ def _validated_smoke() -> dict:
 
 @pytest.fixture
 def smoke_config(_validated_smoke) -> dict:
-    """config/smoke.yaml with the schema's defaults filled in, as the workflow sees it (a fresh copy)."""
+    """config/smoke.yaml with the schema's defaults filled in,
+    as the workflow sees it (a fresh copy)."""
     return copy.deepcopy(_validated_smoke)
 
 
@@ -59,7 +60,8 @@ def synthetic_glue(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sentiment_task():
-    """The smoke config's single-sentence synthetic task, read from `synthetic_glue`'s 'sentiment' folder."""
+    """The smoke config's single-sentence synthetic task,
+    read from `synthetic_glue`'s 'sentiment' folder."""
     from condpdiff.text.tasks import task_from_config
 
     return task_from_config(
@@ -77,7 +79,8 @@ def sentiment_task():
 
 @pytest.fixture(scope="session")
 def random_paramset(tiny_backbone):
-    """factory(n, seed, num_labels=2, rank=1) -> ParamSet of n random LoRA vectors + heads for `tiny_backbone`."""
+    """factory(n, seed, num_labels=2, rank=1) -> ParamSet of n random LoRA vectors + heads for
+    `tiny_backbone`."""
     import torch
 
     from condpdiff.params.paramfile import ParamSet, flatten, layout_of
@@ -114,7 +117,8 @@ def random_paramset(tiny_backbone):
 
 @pytest.fixture
 def assert_not_written():
-    """check(*paths): nothing at any of `paths`, and no atomic-write temp file (``.NAME.*.tmp``) beside them."""
+    """check(*paths): nothing at any of `paths`, and no atomic-write temp file
+    (``.NAME.*.tmp``) beside them."""
 
     def check(*paths) -> None:
         for path in map(Path, paths):

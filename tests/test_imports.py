@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "condpdiff"
-# condpdiff/__init__.py, lowest first: a package imports only those before it (image: a domain like text).
+# condpdiff/__init__.py, lowest first: a package imports only those before it
+# (image: a domain like text).
 ORDER = [
     "util",
     "pipeline",

@@ -53,7 +53,8 @@ def task_row(results: str, backbone: str, rank: int, task: str, setting: dict) -
     generated_path = cell_path(results, "generated", backbone, rank, task, setting)
     generated = load_cached(generated_path, task)
     original = load_cached(cell_path(results, "original", backbone, rank, task, setting), task)
-    # every candidate's dev score: .../{task}/candidate_scores.json beside the sel*/ folder of the cell
+    # every candidate's dev score: .../{task}/candidate_scores.json beside the sel*/ folder of the
+    # cell
     all_dev = Path(generated_path).parents[1] / "candidate_scores.json"
     if not all_dev.is_file():
         raise SystemExit(
@@ -100,7 +101,8 @@ def diagnose(
 def vary(
     results: str, backbone: str, rank: int, tasks: list[str], setting: dict, field: str, values
 ) -> pd.DataFrame:
-    """One row per value of `field`: ``generated (candidates' mean)`` per task and on average; 'not run' if absent."""
+    """One row per value of `field`: ``generated (candidates' mean)`` per task and on average; 'not
+    run' if absent."""
     rows = []
     for value in values:
         row, gen, mean = {field: value}, [], []
@@ -120,7 +122,8 @@ def vary(
 
 
 def setting_parser(description: str) -> argparse.ArgumentParser:
-    """The CLI of one generator setting, shared by this module and ``condpdiff.analysis.param_spread``."""
+    """The CLI of one generator setting, shared by this module and
+    ``condpdiff.analysis.param_spread``."""
     p = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -161,7 +164,8 @@ def setting_parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse_setting(p: argparse.ArgumentParser, argv=None):
-    """Parse ``argv``; return the arguments, the setting dict, and the --vary field and values (or None, [])."""
+    """Parse ``argv``; return the arguments, the setting dict, and the --vary field and values (or
+    None, [])."""
     a = p.parse_args(argv)
     setting = {
         "n": a.n,
@@ -179,7 +183,8 @@ def parse_setting(p: argparse.ArgumentParser, argv=None):
     field, values = a.vary[0], a.vary[1:]
     if field not in setting or field in ("selection", "kind") or not values:
         p.error(
-            f"--vary takes a generator field (n, layers, norm, condition, sampler) and its values, got {a.vary}"
+            "--vary takes a generator field (n, layers, norm, condition, sampler) and its values, "
+            f"got {a.vary}"
         )
     return a, setting, field, [int(v) for v in values] if field == "n" else values
 

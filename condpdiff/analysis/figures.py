@@ -26,7 +26,8 @@ def task_colours(tasks: list[str]) -> dict[str, tuple]:
 
 
 def panel_grid(n: int, max_cols: int = 4, size: tuple[float, float] = (4.2, 3.4)):
-    """A figure with `n` panels on a grid at most `max_cols` wide; returns (figure, the n axes in order)."""
+    """A figure with `n` panels on a grid at most `max_cols` wide; returns (figure, the n axes in
+    order)."""
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)

@@ -1,5 +1,5 @@
-"""Diagnose the generalisation set's conditioning: retrain ONLY the diffusion model on the cached set,
-conditions and autoencoder with another condition, and measure in parameter space (no images).
+"""Diagnose the generalisation set's conditioning: retrain ONLY the diffusion model on the cached
+set, conditions and autoencoder with another condition, and measure in parameter space (no images).
 
 ``train_generalisation_generator`` conditions each training row, at every batch, on ONE of its l's k
 condition maps (drawn at random), as Table 2's generator does. Neighbouring l differ far less than

@@ -64,14 +64,16 @@ def main(argv=None) -> None:
     files = candidate_files(eval_dir)
     if not files:
         raise SystemExit(
-            f"{eval_dir}: no candidate features under features/ (run the image branch's table2 first)"
+            f"{eval_dir}: no candidate features under features/ (run the image branch's table2 "
+            "first)"
         )
     df = pd.DataFrame([rank_style(f, eval_dir) for f in files])
     text = df.to_markdown(index=False, floatfmt=".3f")
     summary = (
-        f"\nmean Spearman {df.spearman.mean():.3f}; the rule picks the best-on-reference candidate for "
-        f"{int((df.regret == 0).sum())} of {len(df)} styles; mean regret {df.regret.mean():.3f} FID; "
-        f"picked vs median candidate {df.picked_ref_fid.mean():.3f} vs {df.median_ref_fid.mean():.3f}\n"
+        f"\nmean Spearman {df.spearman.mean():.3f}; the rule picks the best-on-reference candidate "
+        f"for {int((df.regret == 0).sum())} of {len(df)} styles; mean regret "
+        f"{df.regret.mean():.3f} FID; picked vs median candidate {df.picked_ref_fid.mean():.3f} vs "
+        f"{df.median_ref_fid.mean():.3f}\n"
     )
     print(text + "\n" + summary)
     if a.md:

@@ -1,4 +1,5 @@
-"""Does a candidate work because it copies a checkpoint? Its distance to the nearest one against its score.
+"""Does a candidate work because it copies a checkpoint? Its distance to the nearest one against its
+score.
 
 The paper plots the L2 distance of generated to original parameters against accuracy. For one
 generator setting and each task, this measures every candidate's L2 distance, in raw parameter
@@ -82,7 +83,8 @@ def _scores_by_step(
 
 
 def text_scores(item: TaskParams, path: str) -> tuple[dict[str, list[float]], dict]:
-    """Text: every candidate's dev score from its ``candidate_scores.json`` (in candidate row order)."""
+    """Text: every candidate's dev score from its ``candidate_scores.json`` (in candidate row
+    order)."""
     cache, by_step = _scores_by_step(path, "dev", item.task)
     steps = [int(s) for s in item.candidates.steps]
     missing = [s for s in steps if s not in by_step]
@@ -104,7 +106,8 @@ def text_scores(item: TaskParams, path: str) -> tuple[dict[str, list[float]], di
 def image_scores(
     item: TaskParams, features: str, reference: str, train: str
 ) -> tuple[dict[str, list[float]], dict]:
-    """Image: every candidate's FID against the style's reference images and against its train images."""
+    """Image: every candidate's FID against the style's reference images and against its train
+    images."""
     from condpdiff.image.fid.features import fid_between, load_features, require_comparable
 
     gen, ref, tr = load_features(features), load_features(reference), load_features(train)
@@ -136,14 +139,16 @@ def harvest_level(item: TaskParams, path: str) -> float:
         raise artifact_error(
             path,
             f"no scored checkpoint among the last {item.harvest.n} of {item.harvest_path}",
-            f"scores at some of the steps {int(item.harvest.steps[0])}..{int(item.harvest.steps[-1])}",
+            "scores at some of the steps "
+            f"{int(item.harvest.steps[0])}..{int(item.harvest.steps[-1])}",
             f"steps {sorted(by_step)[:3]}...{sorted(by_step)[-1:]}",
         )
     return sum(kept) / len(kept)
 
 
 def measure(item: TaskParams, scores: dict[str, list[float]]) -> tuple[pd.DataFrame, dict]:
-    """One row per candidate (distance, nearest checkpoint, scores) and the task's summary numbers."""
+    """One row per candidate (distance, nearest checkpoint, scores) and the task's summary
+    numbers."""
     dist, idx = nearest(item.candidates.params, item.harvest.params)
     s, gap = spread(item.harvest.params), spacing(item.harvest.params)
     df = pd.DataFrame(
@@ -201,7 +206,9 @@ def plot(
             color="black",
             ls="--",
             lw=1,
-            label=f"checkpoints' mean ({'dev' if domain == 'text' else 'FID vs reference'}, last n)",
+            label=(
+                f"checkpoints' mean ({'dev' if domain == 'text' else 'FID vs reference'}, last n)"
+            ),
         )
         if not math.isnan(s["spacing"]):
             ax.axvline(
@@ -222,8 +229,8 @@ def plot(
         rho = s[f"spearman_l2_vs_{first}"]
         rho_text = "n/a (constant)" if math.isnan(rho) else f"{rho:.2f}"
         ax.set_title(
-            f"{t}: spread {s['spread']:.3g}, rho(distance, {'dev' if domain == 'text' else 'FID ref'})"
-            f" {rho_text}",
+            f"{t}: spread {s['spread']:.3g}, rho(distance, "
+            f"{'dev' if domain == 'text' else 'FID ref'}) {rho_text}",
             fontsize=9,
         )
         ax.tick_params(labelsize=8)

@@ -13,7 +13,8 @@ together) and the candidates are projected into it. Outputs:
 - the PCA itself (``pca.safetensors``: ``mean`` [K], ``components`` [c, K],
   ``explained_variance_ratio`` [c], format ``condpdiff-pca/1``).
 
-    python -m condpdiff.analysis.param_projection --tasks a b --harvests A.safetensors B.safetensors \\
+    python -m condpdiff.analysis.param_projection --tasks a b \\
+        --harvests A.safetensors B.safetensors \\
         --candidates cA.safetensors cB.safetensors --n 20 --components 2 --setting "tiny r1 ..." \\
         --out projection.png --data projection.csv --summary projection.json --pca pca.safetensors
 """
@@ -96,7 +97,8 @@ def fit(rows: torch.Tensor, components: int, info: dict) -> Projection:
         )
     pca = PCA(n_components=components, svd_solver="full").fit(rows.double().numpy())
     comps = torch.from_numpy(pca.components_.copy())
-    # sklearn's SVD flips signs by its own rule; fix them so the largest loading of each axis is positive
+    # sklearn's SVD flips signs by its own rule; fix them so the largest loading of each axis is
+    # positive
     signs = torch.sign(comps.gather(1, comps.abs().argmax(1, keepdim=True)))
     return Projection(
         torch.from_numpy(pca.mean_.copy()),
@@ -129,7 +131,10 @@ def coordinates(items: list[TaskParams], proj: Projection) -> pd.DataFrame:
 
 
 def axis_label(proj: Projection, i: int) -> str:
-    return f"PC{i + 1} ({100 * float(proj.explained_variance_ratio[i]):.1f}% of the checkpoints' variance)"
+    return (
+        f"PC{i + 1} ({100 * float(proj.explained_variance_ratio[i]):.1f}% of the checkpoints' "
+        "variance)"
+    )
 
 
 def _draw(ax, coords: pd.DataFrame, task: str, colour, small: bool = False) -> None:
@@ -144,7 +149,8 @@ def _draw(ax, coords: pd.DataFrame, task: str, colour, small: bool = False) -> N
 
 
 def plot(coords: pd.DataFrame, proj: Projection, tasks: list[str], setting: str):
-    """All tasks in one panel (top), and each task's own region enlarged (below; same axes, zoomed)."""
+    """All tasks in one panel (top), and each task's own region enlarged (below; same axes,
+    zoomed)."""
     colours = task_colours(tasks)
     cols = min(4, len(tasks))
     rows = -(-len(tasks) // cols)
@@ -175,8 +181,8 @@ def plot(coords: pd.DataFrame, proj: Projection, tasks: list[str], setting: str)
     ax.set_ylabel(axis_label(proj, 1))
     n = proj.info.get("n")
     ax.set_title(
-        f"Harvested checkpoints (last {n} per task) vs generated candidates: PCA fitted on the checkpoints"
-        f"\n{setting}",
+        f"Harvested checkpoints (last {n} per task) vs generated candidates: PCA fitted on the "
+        f"checkpoints\n{setting}",
         fontsize=10,
     )
     for i, t in enumerate(tasks):

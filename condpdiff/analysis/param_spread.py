@@ -15,9 +15,10 @@ scoring, no model) and prints:
 The last `n` harvested rows are the checkpoints the generator was trained on. ``--vary norm none
 batch task`` prints one block per value (Table 4a's explanation in docs/results/run3-e10.md):
 
-    python -m condpdiff.analysis.param_spread --results results/demo_cpu_e10 --backbone minilm --rank 1 \
-        --n 150 --condition sentence-twoshot --sampler ddim50 --selection-examples 1000 \
-        --selection-seed 0 --selection-from train --tasks sst2 rte mrpc cola stsb --vary norm none batch task
+    python -m condpdiff.analysis.param_spread --results results/demo_cpu_e10 --backbone minilm \
+        --rank 1 --n 150 --condition sentence-twoshot --sampler ddim50 --selection-examples 1000 \
+        --selection-seed 0 --selection-from train --tasks sst2 rte mrpc cola stsb \
+        --vary norm none batch task
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ log = logging.getLogger("condpdiff.analysis.precision_effect")
 def compare_task(
     config: dict, backbone: str, rank: int, task_name: str, every: int, threads: int
 ) -> pd.DataFrame:
-    """Dev scores of every `every`-th harvested checkpoint (counted back from the last) in fp32 and bf16."""
+    """Dev scores of every `every`-th harvested checkpoint (counted back from the last) in fp32 and
+    bf16."""
     P = Paths(config["results_dir"])
     w = {"backbone": backbone, "rank": rank, "task": task_name}
     harvest = ParamSet.load(
@@ -91,7 +92,8 @@ def compare_task(
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
-    """Per task: checkpoints compared, max / mean |bf16 - fp32|, and the best checkpoint's step in each."""
+    """Per task: checkpoints compared, max / mean |bf16 - fp32|, and the best checkpoint's step in
+    each."""
     rows = []
     for task, g in df.groupby("task", sort=False):
         diff = (g["bf16"] - g["fp32"]).abs()

@@ -17,7 +17,8 @@ trajectory's end is the sample, bit for bit.
     python -m condpdiff.analysis.sampling_trajectory --diffusion GEN/pdiff/cond-c/diffusion \\
         --autoencoder GEN/pdiff/autoencoder --stats GEN/stats.safetensors --tasks a b \\
         --harvests A B --candidates cA cB --conditions condA condB --pca pca.safetensors \\
-        --paths 5 --points 6 --setting "..." --out trajectory.png --data trajectory.csv --summary trajectory.json
+        --paths 5 --points 6 --setting "..." --out trajectory.png --data trajectory.csv \\
+        --summary trajectory.json
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ TOLERANCE = 1e-4  # largest |trajectory end - candidate| relative to the candida
 
 
 def schedule_points(steps: int, points: int) -> list[int]:
-    """`points` indices into a schedule of `steps` steps, evenly spaced, the first and the last included."""
+    """`points` indices into a schedule of `steps` steps, evenly spaced, the first and the last
+    included."""
     if points < 2:
         raise ValueError(f"a trajectory needs at least 2 points, got {points}")
     if points > steps:
@@ -81,10 +83,11 @@ def sample_with_states(
     keep=(),
     progress: bool = False,
 ):
-    """``noise.sample`` (its own loop, ``noise.reverse_process``) keeping the x0 prediction (AE-scale
-    latents) after each step in `keep`.
+    """``noise.sample`` (its own loop, ``noise.reverse_process``) keeping the x0 prediction
+    (AE-scale latents) after each step in `keep`.
 
-    Returns (final latents [B, C, L], {step index: x0 prediction [B, C, L]}, the schedule's timesteps).
+    Returns (final latents [B, C, L], {step index: x0 prediction [B, C, L]}, the schedule's
+    timesteps).
     """
     states, timesteps = {}, []
     for step in reverse_process(model, cond, sampler, generator, guidance_scale, eta, progress):
@@ -120,7 +123,8 @@ def trace_task(
     points: int,
     progress: bool = False,
 ) -> dict:
-    """The decoded x0 predictions [points, paths, K] of one task's first `paths` candidates, and the check."""
+    """The decoded x0 predictions [points, paths, K] of one task's first `paths` candidates, and the
+    check."""
     sampler, cfg = sampling_config(item)
     if paths > cfg.num_candidates:
         raise ValueError(
@@ -147,7 +151,8 @@ def trace_task(
             f"a largest difference of {diff:.3g} (max |value| {scale:.3g}): the candidates were "
             "sampled by other code or on another device; resample them",
         )
-    # decoded as the whole batch, as the candidates were (a convolution's float rounding depends on the batch)
+    # decoded as the whole batch, as the candidates were (a convolution's float rounding depends on
+    # the batch)
     decoded = torch.stack(
         [
             stats.denormalise(ae.decode(states[i]).float().cpu(), item.task, full_harvest_last)[
@@ -167,7 +172,8 @@ def trace_task(
 
 
 def path_table(task: str, traced: dict, proj: Projection, candidates: torch.Tensor) -> pd.DataFrame:
-    """task, path, point, step_index, timestep, pc1.., l2_to_final (raw parameter units) of one task."""
+    """task, path, point, step_index, timestep, pc1.., l2_to_final (raw parameter units) of one
+    task."""
     rows = []
     params = traced["params"]  # [points, paths, K]
     for j in range(params.shape[1]):
@@ -249,8 +255,8 @@ def plot(
         bbox_to_anchor=(0.5, 0.0),
     )
     fig.suptitle(
-        f"Sampling trajectories: decoded x0 prediction along the reverse process, in the checkpoints' PCA"
-        f"\n{setting}",
+        "Sampling trajectories: decoded x0 prediction along the reverse process, in the "
+        f"checkpoints' PCA\n{setting}",
         fontsize=11,
     )
     fig.tight_layout()
@@ -297,7 +303,8 @@ def main(argv=None) -> None:
     cli.setup_logging()
     if len(a.conditions) != len(a.tasks):
         p.error(
-            f"one condition file per task: got {len(a.tasks)} tasks and {len(a.conditions)} conditions"
+            f"one condition file per task: got {len(a.tasks)} tasks and {len(a.conditions)} "
+            "conditions"
         )
     proj = Projection.load(a.pca)
     n = int(proj.info.get("n", 0))
@@ -349,7 +356,9 @@ def main(argv=None) -> None:
                 "paths": a.paths,
                 "step_indices": traced["keep"],
                 "timesteps": traced["timesteps"],
-                "decoded": "the model's x0 prediction after each kept step, through the autoencoder",
+                "decoded": (
+                    "the model's x0 prediction after each kept step, through the autoencoder"
+                ),
                 "median_l2_to_final": [float(median[k]) for k in sorted(median.index)],
                 "tasks": per_task,
             }

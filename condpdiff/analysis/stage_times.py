@@ -10,7 +10,8 @@ estimates:
 time before (the first folder), after (OTHER) and the ratio after / before, so a before/after
 of a change to the pipeline is one command:
 
-    python -m condpdiff.analysis.stage_times results/before/benchmarks --compare results/after/benchmarks
+    python -m condpdiff.analysis.stage_times results/before/benchmarks \\
+        --compare results/after/benchmarks
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import pandas as pd
 
 
 def collect(benchmarks: str | Path) -> pd.DataFrame:
-    """One row per benchmark file: rule, job, wall seconds, CPU seconds (user + system, all threads), peak RSS (MB).
+    """One row per benchmark file: rule, job, wall seconds, CPU seconds (user + system, all
+    threads), peak RSS (MB).
 
     CPU seconds are what a job costs on a machine it shares: on a busy machine a job's wall time
     grows but its CPU time hardly does (a one-thread job alone: CPU ~ wall)."""
@@ -73,7 +75,8 @@ def summarize(jobs: pd.DataFrame) -> pd.DataFrame:
 def compare(before: pd.DataFrame, after: pd.DataFrame, measure: str = "s") -> pd.DataFrame:
     """Per rule (and in total): jobs and summed job seconds of two runs, and after / before.
 
-    `measure`: ``s`` (wall seconds) or ``cpu_s`` (CPU seconds); the columns keep the names ``s_*``."""
+    `measure`: ``s`` (wall seconds) or ``cpu_s`` (CPU seconds); the columns keep the names
+    ``s_*``."""
     if measure not in ("s", "cpu_s"):
         raise ValueError(f"measure must be 's' (wall) or 'cpu_s' (CPU), got {measure!r}")
     sums = [
@@ -126,8 +129,8 @@ def main(argv=None) -> None:
     print(df.to_markdown(index=False) if a.markdown else df.to_string(index=False))
     if not a.jobs:
         print(
-            f"\n{len(jobs)} jobs, {jobs['s'].sum() / 60:.1f} min of wall time and {jobs['cpu_s'].sum() / 60:.1f} min"
-            " of CPU time summed over jobs"
+            f"\n{len(jobs)} jobs, {jobs['s'].sum() / 60:.1f} min of wall time and "
+            f"{jobs['cpu_s'].sum() / 60:.1f} min of CPU time summed over jobs"
         )
 
 

@@ -23,7 +23,8 @@ class TaskParams:
 def load_task_params(
     tasks: list[str], harvests: list[str], candidates: list[str], n: int
 ) -> list[TaskParams]:
-    """One `TaskParams` per task (files given in task order); every file must share one LoRA layout."""
+    """One `TaskParams` per task (files given in task order); every file must share one LoRA
+    layout."""
     if not (len(tasks) == len(harvests) == len(candidates)):
         raise ValueError(
             f"one harvest and one candidates file per task: got {len(tasks)} tasks, "

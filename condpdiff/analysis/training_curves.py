@@ -1,4 +1,5 @@
-"""Training curves of one generator setting: the parameter autoencoder's and the diffusion model's loss.
+"""Training curves of one generator setting: the parameter autoencoder's and the diffusion model's
+loss.
 
 Each training step writes ``curve.csv`` (``step,loss,lr``) beside its model (docs/formats.md).
 This draws both on a log scale, the raw loss faint and a rolling mean over ``--smoothing``
@@ -6,8 +7,8 @@ steps on top, with the learning rate on a second axis, and writes the data behin
 (``model, step, loss, loss_smooth, lr``):
 
     python -m condpdiff.analysis.training_curves --autoencoder GEN/pdiff/autoencoder/curve.csv \\
-        --diffusion GEN/pdiff/cond-onehot/diffusion/curve.csv --smoothing 25 --setting "tiny r1 ..." \\
-        --out training_curves.png --data training_curves.csv
+        --diffusion GEN/pdiff/cond-onehot/diffusion/curve.csv --smoothing 25 \\
+        --setting "tiny r1 ..." --out training_curves.png --data training_curves.csv
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def smooth(loss: pd.Series, window: int) -> pd.Series:
 
 
 def curves_table(curves: dict[str, pd.DataFrame], window: int) -> pd.DataFrame:
-    """One table of every model's curve with its smoothed loss: model, step, loss, loss_smooth, lr."""
+    """One table of every model's curve with its smoothed loss: model, step, loss, loss_smooth,
+    lr."""
     parts = []
     for model, df in curves.items():
         part = df[list(COLUMNS)].copy()

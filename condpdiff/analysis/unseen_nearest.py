@@ -1,4 +1,5 @@
-"""Which task does a LoRA generated for an unseen task resemble? (leave-one-out, table_unseen / table2_unseen)
+"""Which task does a LoRA generated for an unseen task resemble? (leave-one-out, table_unseen /
+table2_unseen)
 
 For every left-out task t of a config's leave-one-out table it reads the cached files behind the
 cells (no scoring, no model): the candidate selected for t by the generator trained WITHOUT t
@@ -43,8 +44,9 @@ def distances(candidate: torch.Tensor, centres: dict[str, torch.Tensor]) -> dict
 
 
 def nearest_table(config: dict, image: bool) -> pd.DataFrame:
-    """One row per (backbone x rank, generator kind, left-out task, seen/unseen): the distances and the nearest
-    task; one generator kind per setting the config compares (`generator`, then `compare_generators`)."""
+    """One row per (backbone x rank, generator kind, left-out task, seen/unseen): the distances and
+    the nearest task; one generator kind per setting the config compares (`generator`, then
+    `compare_generators`)."""
     from condpdiff.pipeline import image_targets, targets
 
     P = Paths(config["results_dir"])

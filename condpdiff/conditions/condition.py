@@ -30,7 +30,8 @@ PROJECTIONS = VECTOR_PROJECTIONS + MAP_PROJECTIONS + SET_PROJECTIONS
 
 
 def shape_problem(projection: str, shape: tuple[int, ...]) -> tuple[str, str] | None:
-    """(what was expected, what was found) if an embedding of `shape` does not fit `projection`, else None."""
+    """(what was expected, what was found) if an embedding of `shape` does not fit `projection`,
+    else None."""
     if projection not in PROJECTIONS:
         return f"a projection in {PROJECTIONS}", repr(projection)
     if projection in MAP_PROJECTIONS:

@@ -80,7 +80,8 @@ class SentenceEncoder:
         self.device, self.name = device, f"transformers:{model}"
 
     def token_windows(self, text: str) -> dict:
-        """Windows wrapped in the model's start/end tokens ([CLS] .. [SEP] for BERT, <s> .. </s> for RoBERTa)."""
+        """Windows wrapped in the model's start/end tokens ([CLS] .. [SEP] for BERT, <s> .. </s> for
+        RoBERTa)."""
         tok = self.tokenizer
         ids = tok(text, add_special_tokens=False)["input_ids"]
         start = [

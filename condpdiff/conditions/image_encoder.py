@@ -54,7 +54,8 @@ def _file_digest(path: Path) -> str:
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a .safetensors or torch-pickled (.pth/.pt) file; an unreadable one names the file."""
+    """A state dict from a .safetensors or torch-pickled (.pth/.pt) file; an unreadable one names
+    the file."""
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: ResNet-18 weights file not found; expected a state-dict file "
@@ -96,9 +97,9 @@ def build_resnet18(weights: str, seed: int = 0) -> tuple[nn.Module, str]:
             net = resnet18(weights=getattr(ResNet18_Weights, weights))
         except Exception as e:  # noqa: BLE001 - a download failure surfaces as many exception types
             raise RuntimeError(
-                f"could not get torchvision's ResNet-18 {weights} weights ({type(e).__name__}: {e}). Offline, "
-                f"give a local weights file (--weights /path/resnet18.pth or .safetensors) or 'random' "
-                f"(no pretrained features)"
+                f"could not get torchvision's ResNet-18 {weights} weights ({type(e).__name__}: "
+                f"{e}). Offline, give a local weights file (--weights /path/resnet18.pth or "
+                ".safetensors) or 'random' (no pretrained features)"
             ) from None
         return net, f"torchvision {weights}"
     path = Path(weights)

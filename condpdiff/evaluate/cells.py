@@ -1,4 +1,5 @@
-"""Table cells from score caches: the generated candidate (selected without leakage) and the baselines.
+"""Table cells from score caches: the generated candidate (selected without leakage) and the
+baselines.
 
 Every table cell is one small JSON file (see docs/formats.md) with at least ``score`` (the
 task's main dev metric, x100) and ``metrics`` (all dev metrics of the reported row):
@@ -77,7 +78,8 @@ def higher_is_better(cache: dict, where: str = "score cache") -> bool:
         raise artifact_error(
             where,
             f"score cache of task {cache.get('task')!r} ({cache.get('params_file')}) that does not"
-            " say whether higher is better ('higher_is_better'): it predates direction-aware scoring",
+            " say whether higher is better ('higher_is_better'): it predates direction-aware "
+            "scoring",
         )
     return bool(cache["higher_is_better"])
 
@@ -182,7 +184,8 @@ def generated_cell(
 
 
 def last_n_dev(cache: dict, n: int | None = None) -> tuple[list[dict], list[int]]:
-    """Dev metrics and steps of the scored checkpoints among the last `n` harvested steps (all if None)."""
+    """Dev metrics and steps of the scored checkpoints among the last `n` harvested steps (all if
+    None)."""
     dev = cache["scores"]["dev"]
     steps = [int(s) for s in cache["steps"]]
     if n is None:
@@ -207,7 +210,8 @@ def last_n_dev(cache: dict, n: int | None = None) -> tuple[list[dict], list[int]
 
 
 def original_cell(cache: dict, n: int | None = None, where: str = "score cache") -> dict:
-    """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and mean.
+    """Best dev score among the last `n` harvested checkpoints (paper's 'original'), with last and
+    mean.
 
     "The last n" are the last n harvested checkpoints: rows of the harvest file, counted from the
     cache's ``rows`` record, so a cache that scored only every k-th checkpoint
@@ -236,7 +240,8 @@ def original_cell(cache: dict, n: int | None = None, where: str = "score cache")
 
 
 def recon_cell(cache: dict, where: str = "score cache") -> dict:
-    """Dev scores of the autoencoder's reconstructions: best (as 'original' is defined), mean and last."""
+    """Dev scores of the autoencoder's reconstructions: best (as 'original' is defined), mean and
+    last."""
     check_scored(cache, "recon", where)
     dev = cache["scores"]["dev"]
     values = _main_scores(dev)

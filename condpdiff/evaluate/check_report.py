@@ -4,10 +4,11 @@ its caption and the same bytes as the file on disk.
 A report built with ``snakemake --report report.html`` (one self-contained file) or
 ``--report report.zip`` (``report/report.html`` + ``report/data/raw/...``) embeds a JavaScript
 object ``var results = {path: {caption, data_uri, ...}}``; this reads it. Expected are the
-tables (their HTML pages) and every PNG of ``targets.all_targets(config)``. Exits non-zero naming each
-missing or wrong entry (no torch)::
+tables (their HTML pages) and every PNG of ``targets.all_targets(config)``. Exits non-zero naming
+each missing or wrong entry (no torch)::
 
-    python -m condpdiff.evaluate.check_report --configfile config/smoke_image.yaml --report results/smoke_image/report.html
+    python -m condpdiff.evaluate.check_report --configfile config/smoke_image.yaml \\
+        --report results/smoke_image/report.html
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def report_entries(report: str | Path) -> tuple[dict, callable]:
         html_name = next((n for n in zf.namelist() if n.endswith("report.html")), None)
         if html_name is None:
             raise ValueError(
-                f"{report}: expected a Snakemake report zip with report/report.html, found {zf.namelist()[:5]}"
+                f"{report}: expected a Snakemake report zip with report/report.html, found "
+                f"{zf.namelist()[:5]}"
             )
         html, root = zf.read(html_name).decode(), html_name.rsplit("/", 1)[0]
 
@@ -49,14 +51,16 @@ def report_entries(report: str | Path) -> tuple[dict, callable]:
     m = _RESULTS.search(html)
     if m is None:
         raise ValueError(
-            f'{report}: expected a Snakemake report (a <script id="results"> var results = ...), found none'
+            f'{report}: expected a Snakemake report (a <script id="results"> var results = ...), '
+            "found none"
         )
     results, _ = json.JSONDecoder().raw_decode(html, m.end())
     return results, data
 
 
 def expected_files(config: dict) -> list[str]:
-    """The tables (their HTML pages) and every PNG the config's targets produce (what the report must show)."""
+    """The tables (their HTML pages) and every PNG the config's targets produce (what the report
+    must show)."""
     from condpdiff.pipeline import targets
 
     files = targets.all_targets(config)
@@ -73,7 +77,8 @@ def check(report: str | Path, expected: list[str]) -> list[str]:
         entry = results.get(path)
         if entry is None:
             problems.append(
-                f"{path}: not in the report (a declared output without report(), or the file was not built)"
+                f"{path}: not in the report (a declared output without report(), or the file was "
+                "not built)"
             )
             continue
         caption = re.sub(r"<[^>]+>", "", entry.get("caption") or "").strip()
@@ -98,6 +103,11 @@ def main(argv=None) -> None:
     )
     p.add_argument("--report", required=True, help="report .html or .zip")
     a = p.parse_args(argv)
+    if not Path(a.report).is_file():
+        p.error(
+            f"--report: no file {a.report!r}; build it first: snakemake --configfile"
+            f" {' '.join(a.configfile)} --report {a.report}"
+        )
     from condpdiff.pipeline.config import load_config
     from condpdiff.text.tasks import get_task
 
@@ -108,10 +118,12 @@ def main(argv=None) -> None:
         print(f"report check: {line}", file=sys.stderr)
     if problems:
         raise SystemExit(
-            f"{a.report}: {len(problems)} of {len(expected)} expected tables/figures missing or wrong"
+            f"{a.report}: {len(problems)} of {len(expected)} expected tables/figures missing or "
+            "wrong"
         )
     print(
-        f"{a.report}: all {len(expected)} expected tables and figures present, captioned, identical to the files"
+        f"{a.report}: all {len(expected)} expected tables and figures present, captioned, "
+        "identical to the files"
     )
 
 

@@ -228,9 +228,9 @@ def constant_note(df: pd.DataFrame, spec: dict) -> str:
         return ""
     cols = ", ".join(f"{t} (every cell {v})" for t, v in constant.items())
     return (
-        f"{CONSTANT} constant column: {cols}. Every arm and row scores the same, e.g. each model"
-        " predicts the"
-        " majority class; such a column says nothing about the arms or rows and shows no bold."
+        f"{CONSTANT} constant column: {cols}. Every arm and row scores the same (text: e.g. every"
+        " model predicts the majority class; images: e.g. no LoRA changes the images at this"
+        " size); such a column says nothing about the arms or rows and shows no bold."
     )
 
 

@@ -1,4 +1,5 @@
-"""``condpdiff generate``: a generator folder + your condition -> a ready adapter folder, no fine-tuning.
+"""``condpdiff generate``: a generator folder + your condition -> a ready adapter folder, no
+fine-tuning.
 
     condpdiff generate GENERATOR --examples EXAMPLES.tsv [--description TEXT] --out ADAPTER
     condpdiff generate GENERATOR --images STYLE_DIR --out ADAPTER
@@ -126,7 +127,8 @@ def sample(gen: gf.Generator, cond: torch.Tensor, row: str, a) -> torch.Tensor:
 
 
 def run(a) -> dict:
-    """Load, generate, select and write; returns the provenance (with the seconds each part took)."""
+    """Load, generate, select and write; returns the provenance (with the seconds each part
+    took)."""
     if a.threads:
         torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
@@ -218,7 +220,7 @@ def main(a) -> int:
     info = run(a)
     s = info["seconds"]
     print(
-        f"wrote {a.out}: loading {s['load']:.3f} s, generating {s['generate']:.3f} s "
-        f"(selection and writing {s['total'] - s['load'] - s['generate']:.3f} s), total {s['total']:.3f} s"
+        f"wrote {a.out}: loading {s['load']:.3f} s, generating {s['generate']:.3f} s (selection "
+        f"and writing {s['total'] - s['load'] - s['generate']:.3f} s), total {s['total']:.3f} s"
     )
     return 0

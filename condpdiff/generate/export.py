@@ -1,4 +1,5 @@
-"""Export a trained generator (either kind) as a self-contained generator folder (``generate.folder``).
+"""Export a trained generator (either kind) as a self-contained generator folder
+(``generate.folder``).
 
     python -m condpdiff.generate.export --kind pdiff --networks AE_DIR DIFF_DIR --draw ddim20 \\
         --stats STATS --harvests H1 H2 --tasks t1 t2 --conditions C1 C2 --out FOLDER \\
@@ -41,11 +42,13 @@ log = logging.getLogger("condpdiff.generate.export")
 
 
 def pooled_stats(stats: NormStats, sets: dict) -> NormStats:
-    """`stats` with the pooled row appended (the row ``compute`` gives a task left out of training)."""
+    """`stats` with the pooled row appended (the row ``compute`` gives a task left out of
+    training)."""
     pooled = compute(sets, stats.mode, stats.n, stats.layers, unseen=[POOLED])
     if not torch.equal(pooled.mask, stats.mask):
         raise ValueError(
-            f"the harvests give another generated-coordinate mask than the stats (layers {stats.layers!r})"
+            "the harvests give another generated-coordinate mask than the stats (layers "
+            f"{stats.layers!r})"
         )
     return NormStats(
         stats.mode,
@@ -68,7 +71,8 @@ def num_labels(head_layout) -> int:
 
 
 def lora_spec(info: dict) -> dict:
-    """Rank, alpha and target modules as the harvest records them (text and image name them apart)."""
+    """Rank, alpha and target modules as the harvest records them (text and image name them
+    apart)."""
     targets = info.get("target_modules", info.get("targets"))
     if targets is None or "rank" not in info or "alpha" not in info:
         raise ValueError(f"harvest info without rank, alpha or target modules: {sorted(info)}")
@@ -87,15 +91,17 @@ def model_card(cfg: dict, tables: dict[str, str]) -> str:
     lines = [
         f"# condpdiff generator: {cfg['kind']} ({cfg['domain']})",
         "",
-        f"A Cond P-Diff generator of LoRA weights ({'autoencoder + latent diffusion' if cfg['kind'] == 'pdiff' else 'direct mapping'},"
+        "A Cond P-Diff generator of LoRA weights "
+        f"({'autoencoder + latent diffusion' if cfg['kind'] == 'pdiff' else 'direct mapping'},"
         f" draw `{cfg['draw']}`) for the base model `{cfg['base']['model']}`"
         f"{' (copied into base/)' if cfg['base'].get('copied') else ''}.",
         "",
         "## Trained on",
         "",
         f"{len(cfg['tasks'])} {what}: " + ", ".join(f"`{t['name']}`" for t in cfg["tasks"]) + ".",
-        f"Normalisation `{cfg['stats']['mode']}` over the last {cfg['stats']['n']} checkpoints of each, layers "
-        f"`{cfg['stats']['layers']}`; a new condition is denormalised with the pooled row `{POOLED}`.",
+        f"Normalisation `{cfg['stats']['mode']}` over the last {cfg['stats']['n']} checkpoints of "
+        f"each, layers `{cfg['stats']['layers']}`; a new condition is denormalised with the pooled "
+        f"row `{POOLED}`.",
         "",
         "## Adapter",
         "",
@@ -104,7 +110,8 @@ def model_card(cfg: dict, tables: dict[str, str]) -> str:
         "",
         "## Condition",
         "",
-        f"`{cond['name']}` (encoder `{cond['encoder']}`, projection `{cond['projection']}`): {cond['how']}",
+        f"`{cond['name']}` (encoder `{cond['encoder']}`, projection `{cond['projection']}`): "
+        f"{cond['how']}",
         "",
     ]
     if tables:
@@ -127,8 +134,14 @@ def model_card(cfg: dict, tables: dict[str, str]) -> str:
 HOW = {
     "mlp": "the encoder's embedding of the task text (name, description, two labelled examples)",
     "table": "a one-hot of the training task: only the training tasks can be generated (--task)",
-    "conv": "ResNet-18 feature maps of the style's images, one per image; candidate i sees image i mod n",
-    "set": "the sentence encoder over each labelled example ('<text> Label: <label>'); k of them pooled per draw",
+    "conv": (
+        "ResNet-18 feature maps of the style's images, one per image; candidate i sees image "
+        "i mod n"
+    ),
+    "set": (
+        "the sentence encoder over each labelled example ('<text> Label: <label>'); k of them "
+        "pooled per draw"
+    ),
 }
 
 
@@ -304,7 +317,10 @@ def main(argv=None) -> None:
     p.add_argument(
         "--copy-base-under",
         default=None,
-        help="copy the base model if it is a local folder inside this one (a model built in results/)",
+        help=(
+            "copy the base model if it is a local folder inside this one (a model built in "
+            "results/)"
+        ),
     )
     p.add_argument("--out", required=True, help="the generator folder")
     a = p.parse_args(argv)

@@ -57,7 +57,8 @@ def tree_digest(folder: str | Path) -> dict[str, str]:
 
 
 def one_hot(cond: dict) -> bool:
-    """A condition that only names a training task (onehot, learnable): no new task can be described."""
+    """A condition that only names a training task (onehot, learnable): no new task can be
+    described."""
     return cond["projection"] == "table" or cond["encoder"].startswith("onehot")
 
 
@@ -73,7 +74,8 @@ def _from_artifact(e: Exception) -> GeneratorFolderError:
 
 
 def read_config(folder: str | Path) -> dict:
-    """config.json of a generator folder, checked for format and keys (files are checked by `load`)."""
+    """config.json of a generator folder, checked for format and keys (files are checked by
+    `load`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise _problem(
@@ -166,7 +168,8 @@ class Generator:
         return sha256_file(self.root / CONFIG)
 
     def row_for(self, task: str | None) -> str:
-        """The stats row a condition is denormalised with: a training task's own, else the pooled one."""
+        """The stats row a condition is denormalised with: a training task's own, else the pooled
+        one."""
         if task is None:
             return POOLED
         if task not in self.stats.tasks:
@@ -179,7 +182,8 @@ class Generator:
     def sample(
         self, cond: torch.Tensor, row: str, num_candidates: int, seed: int, device: str = "cpu"
     ) -> torch.Tensor:
-        """[num_candidates, K] LoRA vectors for condition `cond` (seeded: same seed, same vectors)."""
+        """[num_candidates, K] LoRA vectors for condition `cond` (seeded: same seed, same
+        vectors)."""
         from condpdiff.generator.candidates import candidates_paramset
         from condpdiff.params.paramfile import ParamSet
 
@@ -193,7 +197,8 @@ class Generator:
     def normalised(
         self, cond: torch.Tensor, row: str, num_candidates: int, seed: int, device: str
     ) -> torch.Tensor:
-        """The generator's own output, [n, K'] in the stats' normalised space of the pooled row or a task's."""
+        """The generator's own output, [n, K'] in the stats' normalised space of the pooled row or a
+        task's."""
         if self.kind == "pdiff":
             from condpdiff.generator.pdiff.sample_candidates import SamplingConfig, generate
 
@@ -238,7 +243,8 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load(folder: str | Path, device: str = "cpu") -> Generator:
-    """Read and check a generator folder (see the module docstring); every problem names its file."""
+    """Read and check a generator folder (see the module docstring); every problem names its
+    file."""
     from condpdiff.generator.direct.network import load_direct
     from condpdiff.generator.pdiff.autoencoder import load_autoencoder
     from condpdiff.generator.pdiff.noise import load_diffusion
@@ -248,7 +254,9 @@ def load(folder: str | Path, device: str = "cpu") -> Generator:
     cfg = read_config(folder)
     check_files(folder, cfg)
     loaders = {"autoencoder": load_autoencoder, "diffusion": load_diffusion, "direct": load_direct}
-    try:  # a draw the sampler cannot take is a config error; diffusers is imported here, not while generating
+    # a draw the sampler cannot take is a config error; diffusers is imported here, not while
+    # generating
+    try:
         if cfg["kind"] == "pdiff":
             from diffusers import DDIMScheduler, DDPMScheduler  # noqa: F401
 

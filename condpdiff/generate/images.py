@@ -29,7 +29,8 @@ class ImageInputError(ValueError):
 
 
 def image_files(folder: str | Path, minimum: int) -> list[Path]:
-    """The image files of `folder` in name order; an empty, missing or too small folder is an error."""
+    """The image files of `folder` in name order; an empty, missing or too small folder is an
+    error."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageInputError(f"{folder}: not a folder of style images (no such folder)")
@@ -100,9 +101,10 @@ def lora_transformer(base: str, cfg: dict):
     have = lora_layout(transformer)
     if have != want:
         raise ValueError(
-            f"{base}: the base model's LoRA layout ({len(have)} tensors, rank {lora['rank']}) differs "
-            f"from the generator's ({len(want)} tensors): a generator for another backbone or rank; "
-            f"first difference {next((h, w) for h, w in zip(have + [None], want + [None]) if h != w)}"
+            f"{base}: the base model's LoRA layout ({len(have)} tensors, rank {lora['rank']}) "
+            f"differs from the generator's ({len(want)} tensors): a generator for another backbone "
+            "or rank; first difference "
+            f"{next((h, w) for h, w in zip(have + [None], want + [None]) if h != w)}"
         )
     return transformer
 
@@ -141,7 +143,8 @@ def read_adapter(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def load_into(pipe, folder: str | Path):
-    """Put the LoRA of an adapter folder into a PixArtAlphaPipeline's transformer; returns the pipeline."""
+    """Put the LoRA of an adapter folder into a PixArtAlphaPipeline's transformer; returns the
+    pipeline."""
     from peft import LoraConfig, inject_adapter_in_model, set_peft_model_state_dict
 
     state, meta = read_adapter(folder)

@@ -1,4 +1,5 @@
-"""Text side of ``condpdiff generate``: labelled examples (a GLUE-layout TSV) -> a PEFT adapter folder.
+"""Text side of ``condpdiff generate``: labelled examples (a GLUE-layout TSV) -> a PEFT adapter
+folder.
 
 The examples file has a header: ``sentence<TAB>label`` or ``sentence1<TAB>sentence2<TAB>label``
 (``score`` for ``label`` in a regression task). Its labels must be classes of one of the label
@@ -200,7 +201,8 @@ def can_fit_head(task: Task, examples: data.Examples | None) -> bool:
 
 
 def head_module(model, head: dict):
-    """The module holding the task head (peft's ``modules_to_save`` copy): the common prefix of its keys."""
+    """The module holding the task head (peft's ``modules_to_save`` copy): the common prefix of its
+    keys."""
     parts = [k.split(".")[:-1] for k in head]
     prefix = []
     for level in zip(*parts):
@@ -253,7 +255,8 @@ def generate_adapter(
     info: dict,
     known: str | None,
 ) -> dict:
-    """Pick a candidate on the examples (head fitted per candidate), optionally fine-tune it, write it."""
+    """Pick a candidate on the examples (head fitted per candidate), optionally fine-tune it, write
+    it."""
     from condpdiff.text.export_adapter import export
     from condpdiff.text.finetune_lora import FinetuneConfig, param_groups
 
@@ -271,8 +274,8 @@ def generate_adapter(
     if layout_of(lora0) != gen.layout:
         raise ValueError(
             f"{base}: the base model's LoRA layout ({len(lora0)} tensors, rank {lora_cfg['rank']}) "
-            f"differs from the generator's ({len(gen.layout)} tensors, K {lora_cfg['k']}): a generator "
-            f"for another backbone or rank"
+            f"differs from the generator's ({len(gen.layout)} tensors, K {lora_cfg['k']}): a "
+            "generator for another backbone or rank"
         )
     head_source = f"untrained (seed {opts.seed}): too few examples per class to fit one"
     if known is not None and known in gen.heads and not examples:

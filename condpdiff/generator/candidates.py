@@ -15,7 +15,8 @@ from condpdiff.params.paramfile import ParamSet
 def candidates_paramset(
     z: torch.Tensor, stats: NormStats, task: str, harvest: ParamSet, info: dict
 ) -> ParamSet:
-    """Denormalise `z` for `task` into a ParamSet shaped like the harvest (head of its last checkpoint)."""
+    """Denormalise `z` for `task` into a ParamSet shaped like the harvest (head of its last
+    checkpoint)."""
     n = z.shape[0]
     last = harvest.select([harvest.n - 1])
     params = stats.denormalise(z, task, last.params[0])

@@ -1,4 +1,5 @@
-"""Model folders: ``model.safetensors`` + ``config.json`` (+ ``curve.csv``), enough to rebuild a model.
+"""Model folders: ``model.safetensors`` + ``config.json`` (+ ``curve.csv``), enough to rebuild a
+model.
 
 ``config.json`` names the model ``kind`` and holds its ``describe()`` (dataclass config plus any
 extra state: latent scale, task list, ...). Loading is the caller's job, the nanoGPT way: the
@@ -51,7 +52,8 @@ def read_model(folder: str | Path, kind: str) -> tuple[dict, dict[str, torch.Ten
 def load_state(
     model: torch.nn.Module, state: dict, folder: str | Path, device="cpu"
 ) -> torch.nn.Module:
-    """Load `state` into a model rebuilt from its config; every key and shape must fit. Returns it in eval mode."""
+    """Load `state` into a model rebuilt from its config; every key and shape must fit. Returns it
+    in eval mode."""
     path = Path(folder) / WEIGHTS
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)

@@ -1,7 +1,8 @@
-"""Pieces shared by the generator's training loops: device, optimiser + cosine schedule, bf16 window.
+"""Pieces shared by the generator's training loops: device, optimiser + cosine schedule, bf16
+window.
 
-docs/method.md section 3-4: AdamW with a cosine learning rate, bf16 autocast for the first 75% of the
-steps where bf16 is native, on a GPU or a CPU with AVX512-BF16 / AMX (full precision for the
+docs/method.md section 3-4: AdamW with a cosine learning rate, bf16 autocast for the first 75% of
+the steps where bf16 is native, on a GPU or a CPU with AVX512-BF16 / AMX (full precision for the
 last quarter, where the loss is small and bf16 noise would dominate); elsewhere float32.
 """
 
@@ -20,7 +21,8 @@ CHECK_EVERY = 50  # steps between finite checks (each one syncs a GPU once)
 
 
 def set_threads(n: int) -> None:
-    """CPU threads for torch (0 = leave torch's default). Small models on a shared CPU run faster on 1."""
+    """CPU threads for torch (0 = leave torch's default). Small models on a shared CPU run faster on
+    1."""
     if n > 0:
         torch.set_num_threads(n)
 
@@ -49,7 +51,8 @@ def autocast(device: torch.device, step: int, total: int, bf16_fraction: float):
 def batch_indices(
     n: int, batch_size: int, generator: torch.Generator, device: torch.device
 ) -> torch.Tensor:
-    """A random batch of row indices (with replacement across steps, without within a batch when possible)."""
+    """A random batch of row indices (with replacement across steps, without within a batch when
+    possible)."""
     if batch_size >= n:
         return torch.randperm(n, generator=generator).to(device)
     return torch.randperm(n, generator=generator)[:batch_size].to(device)

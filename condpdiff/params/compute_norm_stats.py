@@ -1,4 +1,5 @@
-"""Normalisation statistics of one backbone x rank x n x layers x mode (rule ``compute_norm_stats``).
+"""Normalisation statistics of one backbone x rank x n x layers x mode (rule
+``compute_norm_stats``).
 
 See ``params.norm_stats`` for the modes and the file format.
 """

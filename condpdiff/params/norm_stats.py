@@ -63,7 +63,8 @@ class NormStats:
         return (params[:, self.mask] - self.mean[i]) / self.std[i]
 
     def denormalise(self, z: torch.Tensor, task: str, fill: torch.Tensor) -> torch.Tensor:
-        """[N, K'] normalised -> [N, K] parameters; coordinates not generated are taken from `fill` [K]."""
+        """[N, K'] normalised -> [N, K] parameters; coordinates not generated are taken from `fill`
+        [K]."""
         i = self._row(task)
         out = fill.to(z.dtype).expand(z.shape[0], -1).clone()
         out[:, self.mask] = z * self.std[i] + self.mean[i]
@@ -146,7 +147,8 @@ def _safe_std(x: torch.Tensor) -> torch.Tensor:
 def compute(
     sets: dict[str, ParamSet], mode: str, n: int, layers: str = "all", unseen=()
 ) -> NormStats:
-    """Stats over the last `n` checkpoints of each task's ParamSet, plus a pooled row per `unseen` task."""
+    """Stats over the last `n` checkpoints of each task's ParamSet, plus a pooled row per `unseen`
+    task."""
     if mode not in MODES:
         raise ValueError(f"normalisation mode must be one of {MODES}, got {mode!r}")
     tasks, unseen = list(sets), list(unseen)

@@ -68,7 +68,8 @@ def unflatten(vector: torch.Tensor, layout: Layout) -> dict[str, torch.Tensor]:
     """Inverse of `flatten`: split a [K] vector back into named tensors."""
     if vector.ndim != 1 or vector.numel() != layout_size(layout):
         raise ValueError(
-            f"vector of shape {tuple(vector.shape)} does not fit layout of size {layout_size(layout)}"
+            f"vector of shape {tuple(vector.shape)} does not fit layout of size "
+            f"{layout_size(layout)}"
         )
     out, offset = {}, 0
     for name, shape in layout:
@@ -78,7 +79,8 @@ def unflatten(vector: torch.Tensor, layout: Layout) -> dict[str, torch.Tensor]:
     return out
 
 
-# BERT-family "encoder.layer.3.", GPT "h.3.", PixArt "transformer_blocks.3." (at the start or after a dot)
+# BERT-family "encoder.layer.3.", GPT "h.3.", PixArt "transformer_blocks.3." (at the start or after
+# a dot)
 _LAYER_RE = re.compile(r"(?:^|\.)(?:layer|layers|h|blocks|transformer_blocks)\.(\d+)\.")
 
 
@@ -241,11 +243,13 @@ class ParamSet:
 
 
 def require_same_layout(a: ParamSet, a_path, b: ParamSet, b_path) -> None:
-    """Two parameter files that must describe the same LoRA (backbone x rank): an error naming both if not."""
+    """Two parameter files that must describe the same LoRA (backbone x rank): an error naming both
+    if not."""
     if a.layout != b.layout:
         raise artifact_error(
             a_path,
             f"LoRA layout differs from {b_path} ({b.describe()})",
             f"K = {b.k} in {len(b.layout)} tensors like {b.layout[0][0] if b.layout else '-'}",
-            f"K = {a.k} in {len(a.layout)} tensors like {a.layout[0][0] if a.layout else '-'} ({a.describe()})",
+            f"K = {a.k} in {len(a.layout)} tensors like {a.layout[0][0] if a.layout else '-'} "
+            f"({a.describe()})",
         )

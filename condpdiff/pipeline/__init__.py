@@ -1,1 +1,2 @@
-"""The workflow layer: everything the Snakefile imports. It imports no torch, peft or transformers."""
+"""The workflow layer: everything the Snakefile imports. It imports no torch, peft or
+transformers."""

@@ -7,9 +7,13 @@ GEN and DRAW the generator parts of ``pipeline.paths``:
     R/analysis/GEN/pdiff/cond-{condition}/training_curves.{png,csv}   autoencoder + diffusion loss
     R/analysis/GEN/DRAW/projection.{png,csv,json}                     PCA: checkpoints vs candidates
     R/analysis/GEN/DRAW/pca.safetensors                               that PCA (mean, components)
-    R/analysis/GEN/DRAW/trajectory.{png,csv,json}                     reverse-process paths in that PCA
-    R/analysis/GEN/DRAW/nearest_checkpoint.{png,csv,json}             text: L2 to the nearest checkpoint vs dev score
-    R/analysis/GEN/DRAW/{evalpart}/nearest_checkpoint.{png,csv,json}  image: the same vs FID (evalpart: image_paths.eval_part)
+    R/analysis/GEN/DRAW/trajectory.{png,csv,json}                     reverse-process paths in that
+                                                                      PCA
+    R/analysis/GEN/DRAW/nearest_checkpoint.{png,csv,json}             text: L2 to the nearest
+                                                                      checkpoint vs dev score
+    R/analysis/GEN/DRAW/{evalpart}/nearest_checkpoint.{png,csv,json}  image: the same vs FID
+                                                                      (evalpart:
+                                                                      image_paths.eval_part)
 
 Settings of ``analysis`` in the config (PCA components, trajectory paths and points, curve
 smoothing) reach the steps as rule params, as the sampling settings do.
@@ -65,7 +69,8 @@ class AnalysisPaths:
 
 
 def setting_label(w: dict) -> str:
-    """A figure title's setting: ``tinypix r4 n64 layers-all norm-task pdiff cond-resnet18-image ddim50``."""
+    """A figure title's setting: ``tinypix r4 n64 layers-all norm-task pdiff cond-resnet18-image
+    ddim50``."""
     parts = [
         w["backbone"],
         f"r{w['rank']}",
@@ -87,8 +92,8 @@ def setting_arg(wildcards) -> str:
 
 
 def member_files(path: Callable[..., str], members: Callable, **fixed) -> Callable:
-    """An input function: ``path(**wildcards, **fixed, task=t)`` for each task of ``members(wildcards)``
-    (the tasks, or styles, a generator is trained on), in that order."""
+    """An input function: ``path(**wildcards, **fixed, task=t)`` for each task of
+    ``members(wildcards)`` (the tasks, or styles, a generator is trained on), in that order."""
 
     def files(wildcards) -> list[str]:
         w = dict(wildcards.items())
@@ -98,7 +103,8 @@ def member_files(path: Callable[..., str], members: Callable, **fixed) -> Callab
 
 
 def default_settings(config: dict) -> list[tuple[str, dict]]:
-    """(branch, wildcards) of every default generator cell: text per backbone x rank, image per base x rank."""
+    """(branch, wildcards) of every default generator cell: text per backbone x rank, image per base
+    x rank."""
     out = []
     if config.get("tasks"):
         gen = config["generator"]

@@ -230,7 +230,8 @@ def load_json(
 
 
 def check_finite(tensor, path, what: str) -> None:
-    """A non-finite value in a cached tensor is an `ArtifactError` naming where the first one sits."""
+    """A non-finite value in a cached tensor is an `ArtifactError` naming where the first one
+    sits."""
     import torch
 
     bad = ~torch.isfinite(tensor)
@@ -245,15 +246,16 @@ def check_finite(tensor, path, what: str) -> None:
 
 
 def stop_if_nonfinite(losses, first_step: int, where: str, hint: str) -> None:
-    """Raise `NonFiniteError` at the first non-finite loss of `losses` (step numbers from `first_step`)."""
+    """Raise `NonFiniteError` at the first non-finite loss of `losses` (step numbers from
+    `first_step`)."""
     import torch
 
     bad = ~torch.isfinite(losses.detach().float())
     if bool(bad.any()):
         i = int(bad.nonzero()[0])
         raise NonFiniteError(
-            f"{where}: loss is {losses[i].item()} at step {first_step + i}: training diverged; nothing was written."
-            f" Likely cause: {hint}"
+            f"{where}: loss is {losses[i].item()} at step {first_step + i}: training diverged; "
+            f"nothing was written. Likely cause: {hint}"
         )
 
 
@@ -264,6 +266,6 @@ def stop_if_nonfinite_params(params, where: str, step: int, hint: str) -> None:
     for name, p in params:
         if not bool(torch.isfinite(p.detach()).all()):
             raise NonFiniteError(
-                f"{where}: parameter {name} is non-finite after step {step}: training diverged; nothing was written."
-                f" Likely cause: {hint}"
+                f"{where}: parameter {name} is non-finite after step {step}: training diverged; "
+                f"nothing was written. Likely cause: {hint}"
             )

@@ -19,6 +19,7 @@ from condpdiff.pipeline import names
 from condpdiff.pipeline.config_constraints import constraint_problems
 from condpdiff.pipeline.config_paths import path_problems
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
+from condpdiff.pipeline.generate_for import problems as generate_for_problems
 from condpdiff.pipeline.generators import direct_setting, generator_settings
 from condpdiff.pipeline.tables import IMAGE_TABLES, TABLES
 
@@ -90,7 +91,8 @@ def is_local_path(text: str) -> bool:
 
 
 def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) -> None:
-    """What a schema cannot check. `task_lookup(name, config)` raises KeyError for an unknown task."""
+    """What a schema cannot check. `task_lookup(name, config)` raises KeyError for an unknown
+    task."""
     bad_path = next(path_problems(config), None)  # results_dir and the user's folders first
     if bad_path:
         raise ConfigError(*bad_path)
@@ -108,7 +110,8 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
         if need in ("text", "image") and not config.get("tasks" if need == "text" else "image"):
             raise ConfigError(
                 "targets",
-                f"{table} needs the {need} branch: the config has no {'tasks' if need == 'text' else 'image section'}",
+                f"{table} needs the {need} branch: the config has no"
+                f" {'tasks' if need == 'text' else 'image section'}",
             )
         if need is not None:
             continue
@@ -121,6 +124,9 @@ def check_semantics(config: dict, task_lookup: Callable[[str, dict], object]) ->
     constraint = next(constraint_problems(config), None)  # settings that fail late
     if constraint:
         raise ConfigError(*constraint)
+    generate = next(generate_for_problems(config, task_lookup), None)
+    if generate:
+        raise ConfigError(*generate)
     if not config.get("tasks"):
         return
     for task in config["tasks"]:
@@ -177,7 +183,8 @@ def check_leave_one_out(
     table: str,
     gen_key: str = "generator",
 ) -> None:
-    """Leave-one-out (`key`): known, distinct tasks, others left to train on, a condition an unseen task has."""
+    """Leave-one-out (`key`): known, distinct tasks, others left to train on, a condition an
+    unseen task has."""
     unknown = [t for t in left_out if t not in members]
     if unknown:
         raise ConfigError(key, f"{unknown} not among the configured tasks/styles {members}")
@@ -199,7 +206,8 @@ def check_leave_one_out(
 
 
 def check_generators(config: dict, prefix: str, conditions: list[str]) -> None:
-    """Each generator setting: a condition of its branch, a sampler of its kind, data conditions with direct only."""
+    """Each generator setting: a condition of its branch, a sampler of its kind, data conditions
+    with direct only."""
     seen = set()
     for key, gen in generator_settings(config, prefix):
         kind, cond, sampler = gen["kind"], gen["condition"], gen["sampler"]
@@ -326,8 +334,9 @@ def check_image(config: dict) -> None:
 
 
 def check_generalisation(config: dict) -> None:
-    """``image.generalisation``: a pair of two different configured styles (or an interpolation pair to default
-    to) and three different noise seeds (the schema checks the generator overrides' keys)."""
+    """``image.generalisation``: a pair of two different configured styles (or an interpolation
+    pair to default to) and three different noise seeds (the schema checks the generator
+    overrides' keys)."""
     img = config["image"]
     g = img.get("generalisation") or {}
     pair = g.get("pair") or []
@@ -361,7 +370,8 @@ def check_generalisation(config: dict) -> None:
 
 
 def fill_defaults(config: dict, schema: dict) -> None:
-    """Fill in the schema's defaults in place, as Snakemake's ``validate(set_default=True)`` does."""
+    """Fill in the schema's defaults in place, as Snakemake's ``validate(set_default=True)``
+    does."""
     base = jsonschema.Draft202012Validator
 
     def set_defaults(validator, properties, instance, schema):

@@ -79,10 +79,10 @@ def network_problems(config: dict) -> Iterator[Problem]:
             yield (
                 lk,
                 (
-                    f"{length} is not divisible by 2**{levels - 1} = {factor}: the denoiser halves the "
-                    f"latent length below each of its {levels} levels ({ck} = {list(channels)}); use "
-                    f"a multiple of {factor} (e.g. {max(factor, length // factor * factor)}) or fewer "
-                    "levels"
+                    f"{length} is not divisible by 2**{levels - 1} = {factor}: the denoiser's "
+                    f"{levels} levels ({ck} = {list(channels)}) halve the latent length "
+                    f"{levels - 1} time(s); use a multiple of {factor} (e.g. "
+                    f"{max(factor, length // factor * factor)}) or fewer levels"
                 ),
             )
         # autoencoder: a ValueError in train_autoencoder; denoiser: a shape mismatch in training
@@ -92,8 +92,8 @@ def network_problems(config: dict) -> Iterator[Problem]:
                 yield (
                     key,
                     (
-                        f"expected an odd kernel, found {kernel}: the {block} network {why} only with "
-                        "padding kernel // 2"
+                        f"expected an odd kernel, found {kernel}: the {block} network {why} only "
+                        "with padding kernel // 2"
                     ),
                 )
         # sampling would mix in a 'no condition' embedding that was never trained
@@ -227,8 +227,8 @@ def text_problems(config: dict) -> Iterator[Problem]:
                 "scoring.selection_from",
                 (
                     "'heldout' selects on the training examples fine-tuning left out, but "
-                    f"finetune.max_train_examples is {found}: set it below the training set size, or "
-                    "select with selection_from: train"
+                    f"finetune.max_train_examples is {found}: set it below the training set size, "
+                    "or select with selection_from: train"
                 ),
             )
     # text.finetune_lora: "... optimisation steps, fewer than finetune.harvest_last", per task
@@ -241,9 +241,10 @@ def text_problems(config: dict) -> Iterator[Problem]:
             yield (
                 "finetune.harvest_last",
                 (
-                    f"{get('harvest_last')} checkpoints, but fine-tuning runs at most {epochs} epochs "
-                    f"x ceil({n} examples ({source}) / batch_size {batch}) = {steps} optimisation "
-                    "steps: lower it, or raise finetune.epochs or the number of training examples"
+                    f"{get('harvest_last')} checkpoints, but fine-tuning runs at most {epochs} "
+                    f"epochs x ceil({n} examples ({source}) / batch_size {batch}) = {steps} "
+                    "optimisation steps: lower it, or raise finetune.epochs or the number of "
+                    "training examples"
                 ),
             )
 

@@ -100,6 +100,11 @@ def _user_paths(config: dict) -> Iterator[tuple[str, str]]:
         value = (img.get(section) or {}).get(key)
         if isinstance(value, str):
             yield f"image.{section}.{key}", value
+    generate_for = config.get("generate_for") or {}
+    for branch, key in (("text", "examples"), ("images", "folder")):
+        for name, spec in (generate_for.get(branch) or {}).items():
+            if isinstance(spec, dict) and isinstance(spec.get(key), str):
+                yield f"generate_for.{branch}.{name}.{key}", spec[key]
 
 
 def path_problems(config: dict) -> Iterator[tuple[str, str]]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 # name -> the branch it needs: "text", "image" or "any" (whichever the config has)
 FIGURE_TARGETS = {
-    "analyses": "any",  # the paper's analyses: nearest checkpoint, parameter projection, trajectory, curves
-    "interpolation": "image",  # theta(l) = (1 - l) theta_1 + l theta_2 between two styles: strips and FID curves
-    "generalisation": "image",  # M interpolated LoRAs: train on l in [0.1, 0.2) U ..., test on the gaps vs retrieval
+    # the paper's analyses: nearest checkpoint, parameter projection, trajectory, curves
+    "analyses": "any",
+    # theta(l) = (1 - l) theta_1 + l theta_2 between two styles: strips and FID curves
+    "interpolation": "image",
+    # M interpolated LoRAs: train on l in [0.1, 0.2) U ..., test on the gaps vs retrieval
+    "generalisation": "image",
 }
 
 

@@ -1,9 +1,10 @@
-"""The generator settings a config names: the default one (`generator`, `image.generator`) and the ones
-compared with it (`compare_generators`, `image.compare_generators`), read from a validated config (no torch).
+"""The generator settings a config names: the default one (`generator`, `image.generator`) and the
+ones compared with it (`compare_generators`, `image.compare_generators`), read from a validated
+config (no torch).
 
-A compared setting takes n, norm and layers from the default one and names its own kind, condition and
-sampler (for kind direct: its recipe), so the tables show the generators side by side on the same
-checkpoints, stats and scoring. In a path the sampler and the recipe are each their own part
+A compared setting takes n, norm and layers from the default one and names its own kind, condition
+and sampler (for kind direct: its recipe), so the tables show the generators side by side on the
+same checkpoints, stats and scoring. In a path the sampler and the recipe are each their own part
 (`draw_wildcards`).
 """
 
@@ -13,8 +14,8 @@ from condpdiff.pipeline.paths import draw_part
 
 
 def generator_settings(config: dict, prefix: str = "") -> list[tuple[str, dict]]:
-    """(config key, setting) of the default generator and each compared one (`prefix` "image." for images);
-    a compared setting takes n, norm and layers from the default."""
+    """(config key, setting) of the default generator and each compared one (`prefix` "image." for
+    images); a compared setting takes n, norm and layers from the default."""
     section = config["image"] if prefix else config
     gen = section["generator"]
     out = [(f"{prefix}generator", {"kind": "pdiff", **gen})]
@@ -39,7 +40,8 @@ def direct_setting(config: dict, prefix: str = "") -> dict | None:
 
 def generator_rows(config: dict, prefix: str = "") -> list[tuple[dict, dict]]:
     """(row label part, setting) of each generator a table shows side by side: the default one, then
-    ``compare_generators``; the label is empty when there is only the default one (the tables stay as they were)."""
+    ``compare_generators``; the label is empty when there is only the default one (the tables stay
+    as they were)."""
     settings = [s for _, s in generator_settings(config, prefix)]
     if len(settings) == 1:
         return [({}, settings[0])]

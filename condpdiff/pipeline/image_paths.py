@@ -7,27 +7,39 @@ base key, {task} the style key). What is new, under R = results_dir:
     R/image/styles/{task}/                                  a style folder made by a rule
     R/image/splits/{task}.json                              its train / reference split
     R/image/bases/{backbone}/{built,pretrained}/            a tiny base (diffusers folders)
-    R/image/bases/{backbone}/prompts.safetensors            every caption and prompt, T5-encoded once
+    R/image/bases/{backbone}/prompts.safetensors            every caption and prompt, T5-encoded
+                                                            once
     R/image/eval/{EVAL}/                                    E: everything FID depends on
       E/real/{task}/{train,reference}.safetensors           features of the style's own images
       E/features/{backbone}/r{rank}/{task}/harvest-every{k}.safetensors
       E/features/{backbone}/r{rank}/n{n}/{task}/soup.safetensors
       E/features/{backbone}/nolora/{task}.safetensors
-      E/features/GEN/DRAW/{task}.safetensors                the candidates' generated images' features
-      E/grids/...png                                        an image grid per features file (same prompts, same seeds)
+      E/features/GEN/DRAW/{task}.safetensors                the candidates' generated images'
+                                                            features
+      E/grids/...png                                        an image grid per features file (same
+                                                            prompts, same seeds)
       E/figures/GEN/DRAW/{task}.png                         reference images above the four arms
-      E/scores/...                                          score caches and cells, laid out as Paths'
-      E/scores/GEN/DRAW/{task}/reseeded/{arm}.json          Table 2's reported arms at E's seed (noise)
-      E/interpolation/GEN/DRAW/{task}--{other}/             theta(l) = (1 - l) theta_{task} + l theta_{other}:
-        curve.json, curve.csv, strip.safetensors            FID to both styles per arm and l; the strip's images
-        strip.png, curve.png, crossing.md                   the figures and where the two FID curves cross
-      E/generalisation/{backbone}/r{rank}/{task}--{other}/m{points}/    GS: the generalisation set (M LoRAs)
+      E/scores/...                                          score caches and cells, laid out as
+                                                            Paths'
+      E/scores/GEN/DRAW/{task}/reseeded/{arm}.json          Table 2's reported arms at E's seed
+                                                            (noise)
+      E/interpolation/GEN/DRAW/{task}--{other}/             theta(l) = (1 - l) theta_{task} + l
+                                                            theta_{other}:
+        curve.json, curve.csv, strip.safetensors            FID to both styles per arm and l; the
+                                                            strip's images
+        strip.png, curve.png, crossing.md                   the figures and where the two FID curves
+                                                            cross
+      E/generalisation/{backbone}/r{rank}/{task}--{other}/m{points}/
+                                                            GS: the generalisation set (M LoRAs)
         GS/set.safetensors, set.json
-        GS/IMG/ (IMG = cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed})  conditions.safetensors,
-          condition_features.safetensors, reference_features.safetensors, conditions.png
-        GS/IMG/GG/generator/ (GG = norm-{gnorm}-pool{pool})  stats, autoencoder/, diffusion/, report.json
+        GS/IMG/ (IMG = cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed})
+          conditions.safetensors, condition_features.safetensors, reference_features.safetensors,
+          conditions.png
+        GS/IMG/GG/generator/ (GG = norm-{gnorm}-pool{pool})
+          stats, autoencoder/, diffusion/, report.json
         GS/IMG/GG/{sampler}-c{cands}/candidates.safetensors, training_check.json
-        GS/IMG/GG/{sampler}-c{cands}/select-{select}/        scores.json, table.{csv,md,html}, figure.png
+        GS/IMG/GG/{sampler}-c{cands}/select-{select}/        scores.json, table.{csv,md,html},
+                                                             figure.png
 
 EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
 FID settings, so a second seed (FID noise) or another extractor is another folder.
@@ -38,8 +50,8 @@ from __future__ import annotations
 from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, Paths, fill
 
 # The files of one interpolation pair: condpdiff.image.interpolation.interpolate_styles writes the
-# data (curve.*) and the strip's images, condpdiff.image.interpolation.plot_interpolation the figures
-# and the crossing table.
+# data (curve.*) and the strip's images, condpdiff.image.interpolation.plot_interpolation the
+# figures and the crossing table.
 INTERPOLATION_DATA = ("curve.json", "curve.csv", "strip.safetensors")
 INTERPOLATION_FIGURES = ("strip.png", "curve.png", "crossing.md")
 INTERPOLATION_FILES = INTERPOLATION_DATA + INTERPOLATION_FIGURES
@@ -59,7 +71,8 @@ GENERALISATION_LEVELS = {
     "draw": GENERALISATION_DRAW,
     "scored": GENERALISATION_SCORED,
 }
-# what the target lists: the figure, the table and the data behind them, and the condition images' grid
+# what the target lists: the figure, the table and the data behind them, and the condition images'
+# grid
 GENERALISATION_FILES = (
     ("scored", "figure.png"),
     ("scored", "table.md"),
@@ -74,7 +87,10 @@ def eval_part(config: dict, seed: int | None = None) -> str:
     img = config["image"]
     g, fid = img["generation"], img["fid"]
     guidance = f"{float(g['guidance_scale']):g}"
-    return f"{fid['extractor']}-n{g['n_images']}-steps{g['steps']}-g{guidance}-seed{g['seed'] if seed is None else seed}"
+    return (
+        f"{fid['extractor']}-n{g['n_images']}-steps{g['steps']}-g{guidance}"
+        f"-seed{g['seed'] if seed is None else seed}"
+    )
 
 
 class ImagePaths:
@@ -123,7 +139,8 @@ class ImagePaths:
         return self._e(f"features/{GEN_PART}/{DRAW_PART}/{{task}}.safetensors", w)
 
     def grid(self, features: str) -> str:
-        """The image grid (PNG) written beside a features file: ``features/...`` -> ``grids/....png``."""
+        """The image grid (PNG) written beside a features file: ``features/...`` ->
+        ``grids/....png``."""
         head, sep, tail = features.partition("/features/")
         if not sep or not tail.endswith(".safetensors"):
             raise ValueError(f"not a generated-features path: {features}")
@@ -145,14 +162,16 @@ class ImagePaths:
         return self._e("scores/{backbone}/screen/{task}.json", w)
 
     def interpolation(self, name: str, **w) -> str:
-        """A file (``name``: see ``INTERPOLATION_FILES``) of the interpolation from style {task} to {other}."""
+        """A file (``name``: see ``INTERPOLATION_FILES``) of the interpolation from style {task} to
+        {other}."""
         return self._e(f"interpolation/{GEN_PART}/{DRAW_PART}/{{task}}--{{other}}/{name}", w)
 
     def generalisation(self, level: str, name: str, **w) -> str:
-        """A file `name` of the generalisation set at `level` (``GENERALISATION_LEVELS``: set, images,
-        generator, draw, scored)."""
+        """A file `name` of the generalisation set at `level` (``GENERALISATION_LEVELS``: set,
+        images, generator, draw, scored)."""
         if level not in GENERALISATION_LEVELS:
             raise ValueError(
-                f"unknown generalisation level {level!r}: expected one of {list(GENERALISATION_LEVELS)}"
+                f"unknown generalisation level {level!r}: expected one of "
+                f"{list(GENERALISATION_LEVELS)}"
             )
         return self._e(f"{GENERALISATION_LEVELS[level]}/{name}", w)

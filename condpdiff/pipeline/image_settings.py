@@ -38,7 +38,8 @@ def tiny_bases(config: dict) -> list[str]:
 
 
 def base_model(config: dict, key: str) -> str:
-    """Hub id or local folder of base `key`; a tiny one is its pretrained folder under results_dir."""
+    """Hub id or local folder of base `key`; a tiny one is its pretrained folder under
+    results_dir."""
     spec = image(config)["bases"][key]
     return spec.get("model") or ImagePaths(config["results_dir"]).base("pretrained", backbone=key)
 

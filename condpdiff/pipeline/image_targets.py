@@ -9,10 +9,11 @@
 - ``image_screen``: per style, its floor FID (own train vs own reference images), the base
   model's FID to it and their ratio: a style the base already resembles leaves no room.
 
-The figure target ``interpolation`` (``interpolation_files``): per configured pair of styles, the LoRAs
-theta(l) = (1 - l) theta_1 + l theta_2 between Table 2's reported parameter sets and their FID to both styles.
-The figure target ``generalisation`` (``generalisation_files``): M such LoRAs between two styles' last checkpoints,
-the generator trained on l in [0.1, 0.2) U [0.3, 0.4) U ... and tested on the gaps against nearest-neighbour retrieval.
+The figure target ``interpolation`` (``interpolation_files``): per configured pair of styles, the
+LoRAs theta(l) = (1 - l) theta_1 + l theta_2 between Table 2's reported parameter sets and their FID
+to both styles. The figure target ``generalisation`` (``generalisation_files``): M such LoRAs
+between two styles' last checkpoints, the generator trained on l in [0.1, 0.2) U [0.3, 0.4) U ...
+and tested on the gaps against nearest-neighbour retrieval.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ ARMS = ("generated", "original", "soup", "nolora")
 
 
 def image_selection(config: dict, seed: int) -> str:
-    """The selection path part of the image branch: all generated images vs the train images, at `seed`."""
+    """The selection path part of the image branch: all generated images vs the train images, at
+    `seed`."""
     return selection_part(config["image"]["generation"]["n_images"], seed)
 
 
@@ -47,8 +49,8 @@ def image_cell(
     unseen: str | None = None,
     gen: dict | None = None,
 ) -> str:
-    """A cell file of the image tables; `unseen` names the style the generator was trained without; `gen` is
-    a generator setting (default: image.generator)."""
+    """A cell file of the image tables; `unseen` names the style the generator was trained without;
+    `gen` is a generator setting (default: image.generator)."""
     img = config["image"]
     seed = img["generation"]["seed"] if seed is None else seed
     IP = ImagePaths(config["results_dir"], eval_part(config, seed))
@@ -99,10 +101,10 @@ def image_table_spec(config: dict, name: str) -> dict:
     pairs = [(b, r) for b in img["bases"] for r in img["lora"]["ranks"]]
     extractor = img["fid"]["extractor"]
     setting = (
-        f"FID by torch-fidelity with the feature extractor {extractor}; {g['n_images']} images per arm,"
-        f" {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting"
-        f" {json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest (FID) to the"
-        " style's TRAIN images; every FID here is against the held-out reference images"
+        f"FID by torch-fidelity with the feature extractor {extractor}; {g['n_images']} images per "
+        f"arm, {g['steps']} sampler steps, guidance {g['guidance_scale']}; generator setting "
+        f"{json.dumps(gen, sort_keys=True)}; generated = the candidate whose images are closest "
+        "(FID) to the style's TRAIN images; every FID here is against the held-out reference images"
     )
     base = {
         "tasks": styles,
@@ -141,9 +143,13 @@ def image_table_spec(config: dict, name: str) -> dict:
         ]
         return {
             **base,
-            "title": f"Table 2's reported parameter sets regenerated at generation seed {seed} (FID noise)",
-            "note": f"{setting}; the same four parameter sets per style as Table 2 (its selected candidate, its"
-            f" best checkpoint, soup, base), only the generation seed differs: {g['seed']} -> {seed}",
+            "title": (
+                f"Table 2's reported parameter sets regenerated at generation seed {seed} "
+                "(FID noise)"
+            ),
+            "note": f"{setting}; the same four parameter sets per style as Table 2 (its selected"
+            " candidate, its best checkpoint, soup, base), only the generation seed differs:"
+            f" {g['seed']} -> {seed}",
             "columns": list(ARMS),
             "rows": rows,
             "kind": "plain",
@@ -161,8 +167,8 @@ def image_table_spec(config: dict, name: str) -> dict:
         ]
         return {
             **base,
-            "title": f"Cross-style check ({b}, r={r}): row = style the LoRA was generated for, column ="
-            " style whose reference images it is scored against",
+            "title": f"Cross-style check ({b}, r={r}): row = style the LoRA was generated for,"
+            " column = style whose reference images it is scored against",
             "note": setting,
             "columns": ["score"],
             "rows": rows,
@@ -187,8 +193,8 @@ def image_table_spec(config: dict, name: str) -> dict:
             rows.append({"label": {"base": b}, "cells": cells})
         return {
             **base,
-            "title": "Style screen: floor FID (own train vs own reference images) / the base model's FID"
-            " to the style / their ratio",
+            "title": "Style screen: floor FID (own train vs own reference images) / the base"
+            " model's FID to the style / their ratio",
             "note": f"{setting}. A style with a small ratio leaves a LoRA no room.",
             "columns": ["floor", "nolora", "ratio"],
             "rows": rows,
@@ -228,10 +234,10 @@ def image_table_spec(config: dict, name: str) -> dict:
             "tasks": left_out,
             "title": "Unseen styles (leave-one-out): FID of the LoRA generated for a"
             " style the generator never saw / seen / original / no-LoRA",
-            "note": f"{setting}; unseen = the candidate selected (on the style's train images) from a generator"
-            " trained WITHOUT the style (no checkpoint of it in its stats, autoencoder or diffusion; denormalised"
-            " with the other styles' pooled stats), conditioned on the style's train images; seen = table2's"
-            " generated cell",
+            "note": f"{setting}; unseen = the candidate selected (on the style's train images)"
+            " from a generator trained WITHOUT the style (no checkpoint of it in its stats,"
+            " autoencoder or diffusion; denormalised with the other styles' pooled stats),"
+            " conditioned on the style's train images; seen = table2's generated cell",
             "columns": list(cols),
             "rows": rows,
             "kind": "plain",
@@ -257,8 +263,9 @@ def interpolation_pairs(config: dict) -> list[tuple[str, str]]:
 
 
 def interpolation_files(config: dict) -> list[str]:
-    """Every file of the target ``interpolation``: per base x rank x configured pair, at Table 2's seed, the
-    FID curves (JSON, CSV), the strip's images, the strip and curve PNGs and the crossing table."""
+    """Every file of the target ``interpolation``: per base x rank x configured pair, at Table 2's
+    seed, the FID curves (JSON, CSV), the strip's images, the strip and curve PNGs and the crossing
+    table."""
     img = config["image"]
     IP = ImagePaths(config["results_dir"], eval_part(config, img["generation"]["seed"]))
     return [
@@ -276,7 +283,8 @@ def generalisation_pair(config: dict) -> tuple[str, str]:
     pair = img["generalisation"]["pair"] or (img["interpolation"]["pairs"] or [[]])[0]
     if len(pair) != 2:
         raise ValueError(
-            "config key 'image.generalisation.pair': empty, and image.interpolation.pairs has no pair"
+            "config key 'image.generalisation.pair': empty, and image.interpolation.pairs has no "
+            "pair"
         )
     return pair[0], pair[1]
 
@@ -305,9 +313,10 @@ def generalisation_wildcards(config: dict, base: str, rank) -> dict:
 
 
 def generalisation_files(config: dict) -> list[str]:
-    """Every file of the target ``generalisation``: per base x rank, at Table 2's generation seed (the
-    evaluation images'), the figure, the table (Markdown, HTML, CSV), the scores and the condition images' grid;
-    none when the config names no pair (the config check requires one when `generalisation` is a target)."""
+    """Every file of the target ``generalisation``: per base x rank, at Table 2's generation seed
+    (the evaluation images'), the figure, the table (Markdown, HTML, CSV), the scores and the
+    condition images' grid; none when the config names no pair (the config check requires one when
+    `generalisation` is a target)."""
     img = config["image"]
     if not (img["generalisation"]["pair"] or img["interpolation"]["pairs"]):
         return []

@@ -22,8 +22,8 @@ CONDITIONS = (
 IMAGE_CONDITIONS = (
     "resnet18-image",
 )  # a frozen ResNet-18 over the style's train images + a trained projector
-# Data conditions (generator kind "direct" only): a SET of per-example embeddings, k of which the generator
-# pools per draw (text: the frozen sentence encoder over labelled training examples).
+# Data conditions (generator kind "direct" only): a SET of per-example embeddings, k of which the
+# generator pools per draw (text: the frozen sentence encoder over labelled training examples).
 DATA_CONDITIONS = ("sentence-data",)
 SELECTION_FROM = ("train", "heldout")
 HEADS = ("last_checkpoint", "file")

@@ -3,8 +3,8 @@
 ``Paths(results_dir)`` returns path *patterns* with Snakemake wildcards (``{task}``, ...);
 keyword arguments fill some or all of them, so the same method serves a rule's ``output:``
 (no arguments), an input function (``P.harvest(**wildcards)``) and a table's cell list (every
-value given). Every setting that changes an artifact is a part of its path. ``{unseen}`` is empty for the
-generator trained on every task, or ``-without-{task}`` for one trained without that task
+value given). Every setting that changes an artifact is a part of its path. ``{unseen}`` is empty
+for the generator trained on every task, or ``-without-{task}`` for one trained without that task
 (leave-one-out: the candidates of the left-out task are generated for a task it never saw).
 ``{draw}`` says how a generator kind drew its candidates: kind pdiff's ``{sampler}`` (``ddim50``),
 kind direct's ``recipe-{recipe}`` (``recipe-k8-layer-w0.75``); given a ``kind`` and no ``draw``,
@@ -32,9 +32,10 @@ kind direct's ``recipe-{recipe}`` (``recipe-k8-layer-w0.75``); given a ``kind`` 
           SCORED/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ SELECTED: selection_scores.json, selected_scores.json, generated.json
             SELECTED/from-{source}/cross{_scores,}.json        cross-task check
     R/adapters/.../{task}/sel{sel_n}-seed{sel_seed}{sel_pool}{sel_race}/ the selected candidate (PEFT folder)
+    R/adapters/generated/{backbone}/.../{draw}/{entry}/       adapter for a `generate_for` entry
     R/tables/{table}.{csv,md}
     R/logs/{rule}/{tag}.log, R/benchmarks/{rule}/{tag}.tsv
-"""
+"""  # noqa: E501 (the path table's rows)
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ TAG_DIFF = TAG_GEN + "_cond-{condition}"
 TAG_DIRECT = TAG_GEN + "_direct_cond-{condition}_recipe-{recipe}"
 TAG_DRAW = TAG_GEN + "_{kind}_cond-{condition}_{draw}_{task}"
 TAG_EXPORT = TAG_GEN + "_{kind}_cond-{condition}_{draw}"  # an exported generator folder
+TAG_GENERATED = TAG_EXPORT + "_{entry}"  # an adapter generated for a config `generate_for` entry
 TAG_SEL = TAG_DRAW + "_" + SEL_PART
 TAG_CROSS = TAG_SEL + "_from-{source}"
 
@@ -94,7 +96,8 @@ UNSEEN_PREFIX = "-without-"
 
 
 def unseen_part(task: str | None) -> str:
-    """The generator path part ``-without-{task}`` of a generator trained without `task`; "" for none."""
+    """The generator path part ``-without-{task}`` of a generator trained without `task`; ""
+    for none."""
     return f"{UNSEEN_PREFIX}{task}" if task else ""
 
 
@@ -178,7 +181,8 @@ class Paths:
         return f"{self.generator_dir(**w)}/pdiff/autoencoder"
 
     def autoencoder(self, name: str, **w) -> str:
-        """A file of the autoencoder's model folder (model.safetensors, config.json, curve.csv, report.json)."""
+        """A file of the autoencoder's model folder (model.safetensors, config.json, curve.csv,
+        report.json)."""
         return f"{self.autoencoder_dir(**w)}/{name}"
 
     def reconstructions(self, **w) -> str:
@@ -192,7 +196,8 @@ class Paths:
         return f"{self.diffusion_dir(**w)}/{name}"
 
     def direct(self, name: str, **w) -> str:
-        """A file of the direct generator's model folder (model.safetensors, config.json, curve.csv)."""
+        """A file of the direct generator's model folder (model.safetensors, config.json,
+        curve.csv)."""
         folder = f"{self.generator_dir(**w)}/{DRAW_PART}/model"
         return fill(f"{folder}/{name}", **{**w, "kind": "direct"})
 
@@ -200,7 +205,8 @@ class Paths:
         return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/candidates/{{task}}.safetensors", **w)
 
     def generator_export(self, **w) -> str:
-        """The self-contained generator folder of one kind x condition x draw (condpdiff.generate.export)."""
+        """The self-contained generator folder of one kind x condition x draw
+        (condpdiff.generate.export)."""
         return fill(f"{self.generator_dir(**w)}/{DRAW_PART}/export", **w)
 
     # scores and cells
@@ -211,7 +217,8 @@ class Paths:
         return fill(f"{self.scores_dir(**w)}/{{task}}/harvest_scores.json", **w)
 
     def nolora(self, name: str, **w) -> str:
-        """``nolora.json`` (cell) or ``nolora_scores.json``: the task's head with every LoRA weight zero."""
+        """``nolora.json`` (cell) or ``nolora_scores.json``: the task's head with every LoRA
+        weight zero."""
         return fill(f"{self.scores_dir(**w)}/{{task}}/{name}.json", **w)
 
     def baseline(self, name: str, **w) -> str:
@@ -237,7 +244,8 @@ class Paths:
         return f"{self.selected_dir(**w)}/selection_scores.json"
 
     def selected_scores(self, **w) -> str:
-        """Dev scores of the selected candidate only (one row; the default, see scoring.dev_all_candidates)."""
+        """Dev scores of the selected candidate only (one row; the default, see
+        scoring.dev_all_candidates)."""
         return f"{self.selected_dir(**w)}/selected_scores.json"
 
     def generated(self, **w) -> str:
@@ -248,6 +256,10 @@ class Paths:
 
     def adapter(self, **w) -> str:
         return self._p(f"adapters/{GEN_PART}/{DRAW_PART}/{{task}}/{SEL_PART}", w)
+
+    def generated_adapter(self, **w) -> str:
+        """The adapter ``condpdiff generate`` makes for config `generate_for` entry ``{entry}``."""
+        return self._p(f"adapters/generated/{GEN_PART}/{DRAW_PART}/{{entry}}", w)
 
     # tables, logs, benchmarks
     def table(self, ext: str, **w) -> str:

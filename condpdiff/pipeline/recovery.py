@@ -17,6 +17,9 @@ from pathlib import Path
 # first match: for the error's words only; the rebuild command targets the file itself.
 _E = r"/image/eval/[^/]+"
 _RULES = [
+    # a file inside an exported generator folder: the folder is the rule's output (directory())
+    (r"/pdiff/cond-[^/]+/[^/]+/export/.*$", "export_generator"),
+    (r"/direct/cond-[^/]+/[^/]+/export/.*$", "export_direct_generator"),
     (r"/image/eval/.*/generalisation/.*/generator/.*$", "train_generalisation_generator"),
     (
         r"/image/eval/.*/generalisation/.*/candidates\.safetensors$",
@@ -71,7 +74,8 @@ CONFIG_ENV = "CONDPDIFF_CONFIGFILES"
 
 
 def slashed(path) -> str:
-    """`path` as text with forward slashes and one leading slash (what the layout patterns match)."""
+    """`path` as text with forward slashes and one leading slash (what the layout patterns
+    match)."""
     return "/" + str(path).replace("\\", "/").lstrip("/")
 
 
@@ -84,11 +88,24 @@ def writing_rule(path: str | Path) -> str | None:
     return None
 
 
+def rebuild_target(path: str | Path) -> str:
+    """What to ask Snakemake for to rebuild `path`: the file itself, or for a file inside an
+    exported generator folder, the folder (the rule's ``directory()`` output)."""
+    text = str(path)
+    m = re.search(r"^(.*/export)/", text.replace("\\", "/"))
+    return (
+        m.group(1)
+        if m and writing_rule(path) in ("export_generator", "export_direct_generator")
+        else text
+    )
+
+
 def rebuild_command(path: str | Path) -> str:
     """``snakemake <path> --force ...``: reruns the job that writes `path`, even where the
     outputs made from it exist (deleting it and rerunning would then do nothing)."""
     configs = os.environ.get(CONFIG_ENV) or "<your config file(s)>"
-    return f"snakemake {shlex.quote(str(path))} --force --cores all --configfile {configs}"
+    target = shlex.quote(rebuild_target(path))
+    return f"snakemake {target} --force --cores all --configfile {configs}"
 
 
 def rebuild_hint(path: str | Path) -> str:

@@ -63,7 +63,8 @@ def glue_dir(config: dict) -> str:
 
 
 def backbone_task_args(config: dict, backbone: str, rank, task: str) -> str:
-    """The flags of every text step that runs a backbone with LoRA on a task (cli.add_backbone_task_args)."""
+    """The flags of every text step that runs a backbone with LoRA on a task
+    (cli.add_backbone_task_args)."""
     spec = config["backbones"][backbone]
     return " ".join(
         [

@@ -1,4 +1,5 @@
-"""Which cell files make each table (the inputs of the rule ``make_table``), from a validated config.
+"""Which cell files make each table (the inputs of the rule ``make_table``), from a validated
+config.
 
 A table *spec* names every cell file; ``condpdiff.evaluate.make_table`` reads it. The cell files
 live where ``pipeline.paths`` puts them; ``cell_path`` maps a cell kind and a generator setting to
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 
+from condpdiff.pipeline import generate_for
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
 from condpdiff.pipeline.generators import direct_setting, draw_wildcards, generator_rows
 from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards, unseen_part
@@ -62,7 +64,8 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
         raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
     if "selection" not in setting:
         raise ValueError(
-            f"a {kind} cell path needs the selection split (setting['selection'], e.g. 'sel1000-seed0')"
+            f"a {kind} cell path needs the selection split (setting['selection'],"
+            " e.g. 'sel1000-seed0')"
         )
     w.update(draw_wildcards(setting))
     w.update(selection_wildcards(setting["selection"]))
@@ -92,20 +95,27 @@ def ablation_base(config: dict) -> tuple[str, int]:
 
 
 def table_spec(config: dict, name: str) -> dict:
-    """The spec condpdiff.evaluate.make_table reads for table `name`: rows, tasks, columns, cell files."""
+    """The spec condpdiff.evaluate.make_table reads for table `name`: rows, tasks, columns,
+    cell files."""
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}: expected one of {list(TABLES)}")
     if name in IMAGE_TABLES:
         from condpdiff.pipeline.image_targets import image_table_spec
 
         return image_table_spec(config, name)
+    if not config.get("tasks"):
+        raise ValueError(
+            f"table {name!r} is a text table, but the config lists no text tasks (config key"
+            f" 'tasks'); image tables: {list(IMAGE_TABLES)}"
+        )
     results, tasks = config["results_dir"], list(config["tasks"])
     sel = selection_dir(config)
     gen = {**config["generator"], "selection": sel}
     pairs = [(b, r) for b in config["backbones"] for r in config["lora"]["ranks"]]
     setting_note = (
         f"generator setting: {json.dumps(config['generator'], sort_keys=True)};"
-        f" generated = best of the candidates on the selection split {sel} (training examples, seed)"
+        f" generated = best of the candidates on the selection split {sel}"
+        " (training examples, seed)"
     )
     kind = "plain"
     if name == "table1":
@@ -140,7 +150,10 @@ def table_spec(config: dict, name: str) -> dict:
                 }
             rows.append({"label": {"backbone": b, "rank": r}, "cells": cells})
         title = "Autoencoder reconstructions vs original checkpoints"
-        note = f"best / mean dev score over the reconstructions of the last n checkpoints and over those checkpoints; {setting_note}"
+        note = (
+            "best / mean dev score over the reconstructions of the last n checkpoints and over"
+            f" those checkpoints; {setting_note}"
+        )
     elif name == "table_unseen":
         left_out = list(config["leave_one_out"])
         if not left_out:
@@ -156,13 +169,17 @@ def table_spec(config: dict, name: str) -> dict:
             for b, r in pairs
             for label, g in generator_rows(config)
         ]
-        title = "Unseen tasks (leave-one-out): generated for a task the generator never saw / seen / original / no LoRA"
+        title = (
+            "Unseen tasks (leave-one-out): generated for a task the generator never saw / seen /"
+            " original / no LoRA"
+        )
         note = (
-            "unseen = the candidate selected for the task from a generator trained WITHOUT it (its stats, autoencoder"
-            " and diffusion saw no checkpoint of it; it is denormalised with the other tasks' pooled stats and"
-            " conditioned on its own condition); seen = the same cell from the generator of every task (table1's"
-            " generated); original = best of its checkpoints on dev; no LoRA = its head (last checkpoint's) on the"
-            f" base model with every LoRA weight zero. {setting_note}"
+            "unseen = the candidate selected for the task from a generator trained WITHOUT it (its"
+            " stats, autoencoder and diffusion saw no checkpoint of it; it is denormalised with the"
+            " other tasks' pooled stats and conditioned on its own condition); seen = the same cell"
+            " from the generator of every task (table1's generated); original = best of its"
+            " checkpoints on dev; no LoRA = its head (last checkpoint's) on the base model with"
+            f" every LoRA weight zero. {setting_note}"
         )
     elif name == "table_cross":
         b, r = ablation_base(config)
@@ -177,10 +194,14 @@ def table_spec(config: dict, name: str) -> dict:
             }
             for source in tasks
         ]
-        title = f"Cross-task condition check ({b}, r={r}): row = condition the LoRA was generated for, column = task scored"
+        title = (
+            f"Cross-task condition check ({b}, r={r}): row = condition the LoRA was generated for,"
+            " column = task scored"
+        )
         note = (
-            "each cell: the candidate selected for the row's task, with the column task's head (its last"
-            " checkpoint's), dev score; the diagonal is the generated cell of table1 and must win its column."
+            "each cell: the candidate selected for the row's task, with the column task's head (its"
+            " last checkpoint's), dev score; the diagonal is the generated cell of table1 and must"
+            " win its column."
             f" {setting_note}"
         )
     elif name == "table_direct":
@@ -202,10 +223,11 @@ def table_spec(config: dict, name: str) -> dict:
         ]
         title = f"{ABLATION_TITLES[name]} ({b}, r={r}, condition {base['condition']})"
         note = (
-            "recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every coordinate"
-            " normalised by the stats file, layer = each LoRA tensor standardised with its own mean/std, predicted"
-            " too; w = exponent of the per-layer loss weight (the layer's across-task variance share), 0 = plain MSE."
-            f" Other settings: {json.dumps({k: v for k, v in base.items() if k != 'sampler'}, sort_keys=True)};"
+            "recipe k<k>-<arrangement>-w<exponent>: k condition items pooled per draw; flat = every"
+            " coordinate normalised by the stats file, layer = each LoRA tensor standardised with"
+            " its own mean/std, predicted too; w = exponent of the per-layer loss weight (the"
+            " layer's across-task variance share), 0 = plain MSE. Other settings:"
+            f" {json.dumps({k: v for k, v in base.items() if k != 'sampler'}, sort_keys=True)};"
             " original = best dev of the last n checkpoints"
         )
     else:
@@ -220,7 +242,10 @@ def table_spec(config: dict, name: str) -> dict:
             }
             rows.append({"label": {field: value}, "cells": cells})
         title = f"{title} ({b}, r={r})"
-        note = f"other settings as the default {setting_note}; original = best dev of the last n checkpoints"
+        note = (
+            f"other settings as the default {setting_note}; original = best dev of the last n"
+            " checkpoints"
+        )
     return {
         "name": name,
         "title": title,
@@ -248,7 +273,8 @@ def table_arg(config: dict, name: str) -> str:
 
 
 def all_targets(config: dict) -> list[str]:
-    """The tables named in config `targets` (CSV, Markdown, HTML each) and the figure targets' files."""
+    """The tables named in config `targets` (CSV, Markdown, HTML each), the figure targets' files
+    and the adapters of config `generate_for` (none when it lists no entry)."""
     P = Paths(config["results_dir"])
     out = [
         P.table(ext, table=name)
@@ -266,4 +292,4 @@ def all_targets(config: dict) -> list[str]:
         from condpdiff.pipeline.image_targets import figure_files
 
         out += figure_files(config)
-    return out
+    return out + generate_for.adapter_folders(config)

@@ -6,7 +6,8 @@ import argparse
 
 
 def add_backbone_task_args(p: argparse.ArgumentParser) -> None:
-    """The flags every step that runs the backbone on a task needs: model, task, data, LoRA shape."""
+    """The flags every step that runs the backbone on a task needs: model, task, data, LoRA
+    shape."""
     p.add_argument("--model", required=True, help="backbone: hub id or local folder")
     p.add_argument(
         "--task-file", required=True, help="task JSON written by condpdiff.text.write_task"

@@ -41,7 +41,8 @@ def wrap_lora(base, rank: int, alpha: int, target_modules, dropout: float = 0.1)
 
 
 def split_state_dict(peft_model) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(LoRA tensors, head tensors) of a peft model, keyed as ``get_peft_model_state_dict`` keys them."""
+    """(LoRA tensors, head tensors) of a peft model, keyed as ``get_peft_model_state_dict`` keys
+    them."""
     sd = get_peft_model_state_dict(peft_model)
     lora = {k: v for k, v in sd.items() if "lora_" in k}
     head = {k: v for k, v in sd.items() if "lora_" not in k}
@@ -49,11 +50,13 @@ def split_state_dict(peft_model) -> tuple[dict[str, torch.Tensor], dict[str, tor
 
 
 def load_weights(peft_model, lora: dict[str, torch.Tensor], head: dict[str, torch.Tensor]) -> None:
-    """Load LoRA + head tensors into `peft_model` in place; any missing/unexpected LoRA key is an error."""
+    """Load LoRA + head tensors into `peft_model` in place; any missing/unexpected LoRA key is an
+    error."""
     result = set_peft_model_state_dict(peft_model, {**lora, **head})
     unexpected = [k for k in result.unexpected_keys if "lora_" in k or k in head]
     missing = [k for k in result.missing_keys if "lora_" in k]
     if unexpected or missing:
         raise KeyError(
-            f"LoRA state dict does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}"
+            f"LoRA state dict does not fit the model: missing {missing[:3]}, unexpected "
+            f"{unexpected[:3]}"
         )

@@ -1,4 +1,5 @@
-"""Write one row of a parameter file (by default the selected generated candidate) as a standard PEFT adapter.
+"""Write one row of a parameter file (by default the selected generated candidate) as a standard
+PEFT adapter.
 
 ``<out>/adapter`` loads with ``PeftModel.from_pretrained(AutoModelForSequenceClassification
 .from_pretrained(base, num_labels=...), "<out>/adapter")``; the task head is in it (peft saves
@@ -38,7 +39,8 @@ def export(
     merge_full_model: bool = False,
     info: dict | None = None,
 ) -> None:
-    """Save `lora` + `head` as a PEFT adapter folder (and optionally a merged full model) at `out_dir`."""
+    """Save `lora` + `head` as a PEFT adapter folder (and optionally a merged full model) at
+    `out_dir`."""
     tokenizer = bb.load_tokenizer(model_path)
     base = bb.load_base_model(model_path, num_labels)
     model = bb.wrap_lora(base, rank, alpha, target_modules, dropout=0.0)

@@ -65,7 +65,8 @@ def finetune(
     device: torch.device | None = None,
     info: dict | None = None,
 ) -> tuple[ParamSet, dict]:
-    """Train LoRA, returning the harvested ParamSet and a summary (dev score of the last step, timings)."""
+    """Train LoRA, returning the harvested ParamSet and a summary (dev score of the last step,
+    timings)."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     t0 = time.time()
     tokenizer = bb.load_tokenizer(model_path)
@@ -77,8 +78,9 @@ def finetune(
     total = cfg.epochs * steps_per_epoch
     if total < cfg.harvest_last:
         raise ValueError(
-            f"task {task.name!r}: {cfg.epochs} epochs x {steps_per_epoch} steps = {total} optimisation steps, "
-            f"fewer than finetune.harvest_last={cfg.harvest_last}: raise epochs or the train size cap"
+            f"task {task.name!r}: {cfg.epochs} epochs x {steps_per_epoch} steps = {total} "
+            f"optimisation steps, fewer than finetune.harvest_last={cfg.harvest_last}: raise "
+            "epochs or the train size cap"
         )
     optim = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr)
     from transformers import get_linear_schedule_with_warmup
@@ -113,8 +115,9 @@ def finetune(
             step_loss = loss.item()
             if not math.isfinite(step_loss):
                 raise NonFiniteError(
-                    f"finetune {task.name} r{rank}: loss is {step_loss} at step {step + 1} of {total}: training diverged;"
-                    f" nothing was written. Likely cause: finetune.lr = {cfg.lr} (head_lr {cfg.head_lr}) is too large"
+                    f"finetune {task.name} r{rank}: loss is {step_loss} at step {step + 1} of "
+                    f"{total}: training diverged; nothing was written. Likely cause: finetune.lr = "
+                    f"{cfg.lr} (head_lr {cfg.head_lr}) is too large"
                 )
             optim.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -128,8 +131,9 @@ def finetune(
                 params[row] = flatten(lora, layout)
                 if not bool(torch.isfinite(params[row]).all()):
                     raise NonFiniteError(
-                        f"finetune {task.name} r{rank}: non-finite LoRA weights at step {step}: training diverged;"
-                        f" nothing was written. Likely cause: finetune.lr = {cfg.lr} is too large"
+                        f"finetune {task.name} r{rank}: non-finite LoRA weights at step {step}: "
+                        "training diverged; nothing was written. Likely cause: finetune.lr = "
+                        f"{cfg.lr} is too large"
                     )
                 for k, v in head.items():
                     heads[k][row] = v.detach().float().cpu()

@@ -55,7 +55,8 @@ def predict(
     autocast_dtype=None,
     padded: list | None = None,
 ) -> np.ndarray:
-    """Logits for every example, in the split's original order (`padded`: batches from `pad_batches`)."""
+    """Logits for every example, in the split's original order (`padded`: batches from
+    `pad_batches`)."""
     model.eval()
     device = next(model.parameters()).device
     outs = []

@@ -16,7 +16,8 @@ def predictions_from_logits(logits: np.ndarray, regression: bool) -> np.ndarray:
 
 
 def compute(metric: str, predictions, labels) -> dict[str, float]:
-    """The task's main metric under key ``score`` plus its companions (e.g. F1 with accuracy), x100."""
+    """The task's main metric under key ``score`` plus its companions (e.g. F1 with accuracy),
+    x100."""
     p, y = np.asarray(predictions), np.asarray(labels)
     if metric == "accuracy":
         out = {"accuracy": accuracy_score(y, p)}
@@ -32,7 +33,8 @@ def compute(metric: str, predictions, labels) -> dict[str, float]:
         }
     else:
         raise ValueError(f"unknown metric {metric!r}: expected one of {METRICS}")
-    # a (near-)constant prediction makes a correlation undefined (NaN): score it 0, as a constant one
+    # a (near-)constant prediction makes a correlation undefined (NaN): score it 0, as a constant
+    # one
     out = {k: 0.0 if np.isnan(v) else float(v) * 100.0 for k, v in out.items()}
     out["score"] = out[metric]
     return out

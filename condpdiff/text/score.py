@@ -1,4 +1,5 @@
-"""Score every row of a parameter file (candidates, reconstructions, checkpoints, a soup) on GLUE splits.
+"""Score every row of a parameter file (candidates, reconstructions, checkpoints, a soup) on GLUE
+splits.
 
 The base model and tokenizer are loaded ONCE and wrapped with peft LoRA once; each split is
 tokenised and padded once. For every row the LoRA weights and the head are loaded into the
@@ -93,7 +94,8 @@ def load_splits(
 
 
 def heldout_train(train: data.Examples, task: Task, finetune_summary: dict | None) -> data.Examples:
-    """The training examples fine-tuning did not use (its ``max_train_examples`` cap and ``seed``)."""
+    """The training examples fine-tuning did not use (its ``max_train_examples`` cap and
+    ``seed``)."""
     if finetune_summary is None:
         raise ValueError(
             "selection_from 'heldout' needs the fine-tuning summary (--finetune-summary)"
@@ -104,15 +106,16 @@ def heldout_train(train: data.Examples, task: Task, finetune_summary: dict | Non
     rest = data.held_out(train, ft["max_train_examples"], ft["seed"])
     if len(rest) == 0:
         raise ValueError(
-            f"task {task.name}: scoring.selection_from is 'heldout' but fine-tuning used all {len(train)} "
-            "training examples (finetune.max_train_examples); set it below the training set size, "
-            "or select with selection_from: train"
+            f"task {task.name}: scoring.selection_from is 'heldout' but fine-tuning used all "
+            f"{len(train)} training examples (finetune.max_train_examples); set it below the "
+            "training set size, or select with selection_from: train"
         )
     return rest
 
 
 class Scorer:
-    """A frozen base model wrapped with LoRA once; `score(lora, head)` loads weights in place and evaluates."""
+    """A frozen base model wrapped with LoRA once; `score(lora, head)` loads weights in place and
+    evaluates."""
 
     def __init__(
         self,
@@ -165,7 +168,8 @@ class Scorer:
         }
 
     def score_paramset(self, pset: ParamSet, head: dict | None = None) -> dict[str, list[dict]]:
-        """Metrics of every row: ``{split: [metrics of row 0, row 1, ...]}``; `head` overrides the rows' heads."""
+        """Metrics of every row: ``{split: [metrics of row 0, row 1, ...]}``; `head` overrides the
+        rows' heads."""
         out: dict[str, list[dict]] = {s: [] for s in self.encoded}
         for i in range(pset.n):
             res = self.score(
@@ -193,7 +197,8 @@ def soup(pset: ParamSet, n: int | None = None) -> ParamSet:
 
 
 def zero_lora(pset: ParamSet) -> ParamSet:
-    """No LoRA: the last row with every LoRA weight zero (so the base model plus that row's head)."""
+    """No LoRA: the last row with every LoRA weight zero (so the base model plus that row's
+    head)."""
     last = pset.last(1)
     return ParamSet(
         torch.zeros_like(last.params),
@@ -314,13 +319,19 @@ def main(argv=None) -> None:
     p.add_argument(
         "--best-of",
         default=None,
-        help="score one row: the best on the selection split of this score cache (the selected candidate)",
+        help=(
+            "score one row: the best on the selection split of this score cache (the selected "
+            "candidate)"
+        ),
     )
     p.add_argument(
         "--race",
         type=int,
         default=0,
-        help="select by successive halving starting from this many selection examples (0: score all on all)",
+        help=(
+            "select by successive halving starting from this many selection examples (0: score "
+            "all on all)"
+        ),
     )
     p.add_argument(
         "--head", choices=HEADS, default="file", help="head: the file's own, or the harvest's last"
@@ -330,7 +341,10 @@ def main(argv=None) -> None:
     p.add_argument(
         "--finetune-summary",
         default=None,
-        help="fine-tuning summary.json (for --selection-from heldout: which training examples it used)",
+        help=(
+            "fine-tuning summary.json (for --selection-from heldout: which training examples it "
+            "used)"
+        ),
     )
     p.add_argument("--out", required=True, help="score cache (.json)")
     cli.add_dataclass_args(p, ScoringConfig)

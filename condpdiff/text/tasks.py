@@ -68,7 +68,10 @@ GLUE_TASKS: dict[str, Task] = {
         name="sst2",
         num_labels=2,
         metric="accuracy",
-        description="Decide whether the sentiment of a single movie-review sentence is positive or negative.",
+        description=(
+            "Decide whether the sentiment of a single movie-review sentence is positive "
+            "or negative."
+        ),
         examples=(
             ("Sentence: a gorgeous, witty, seductive movie.", "Positive"),
             (
@@ -86,10 +89,13 @@ GLUE_TASKS: dict[str, Task] = {
         name="rte",
         num_labels=2,
         metric="accuracy",
-        description="Decide whether the first text entails the second (recognising textual entailment).",
+        description=(
+            "Decide whether the first text entails the second (recognising textual entailment)."
+        ),
         examples=(
             (
-                "Premise: A man is playing a guitar on stage. Hypothesis: A man is performing music.",
+                "Premise: A man is playing a guitar on stage. Hypothesis: A man is performing "
+                "music.",
                 "Entailment",
             ),
             (
@@ -112,7 +118,8 @@ GLUE_TASKS: dict[str, Task] = {
         description="Decide whether two news sentences are paraphrases of each other.",
         examples=(
             (
-                "Sentence 1: The company posted a profit of $2 billion. Sentence 2: It earned $2 billion.",
+                "Sentence 1: The company posted a profit of $2 billion. Sentence 2: It earned $2 "
+                "billion.",
                 "Paraphrase",
             ),
             (
@@ -173,7 +180,9 @@ GLUE_TASKS: dict[str, Task] = {
         name="stsb",
         num_labels=1,
         metric="pearson",
-        description="Rate how similar in meaning two sentences are, from 0 (unrelated) to 5 (equivalent).",
+        description=(
+            "Rate how similar in meaning two sentences are, from 0 (unrelated) to 5 (equivalent)."
+        ),
         examples=(
             ("Sentence 1: A plane is taking off. Sentence 2: An air plane is taking off.", "5.0"),
             (
@@ -226,7 +235,8 @@ def get_task(name: str, config: dict | None = None) -> Task:
         return GLUE_TASKS[name]
     known = sorted(set(GLUE_TASKS) | set(custom))
     raise KeyError(
-        f"unknown task {name!r}: known tasks are {known} (add it under 'custom_tasks' in the config)"
+        f"unknown task {name!r}: known tasks are {known} (add it under 'custom_tasks' in the "
+        "config)"
     )
 
 

@@ -18,7 +18,8 @@ def _parse_bool(text: str) -> bool:
 
 
 def add_dataclass_args(parser: argparse.ArgumentParser, cls, prefix: str = "") -> None:
-    """One ``--field-name`` per dataclass field, typed from its annotation, defaulting to the field default."""
+    """One ``--field-name`` per dataclass field, typed from its annotation, defaulting to the field
+    default."""
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(cls.__name__)
     for f in dataclasses.fields(cls):

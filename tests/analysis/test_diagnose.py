@@ -10,8 +10,8 @@ import pytest
 from condpdiff.analysis import diagnose
 from condpdiff.pipeline.targets import cell_path
 
-SETTING = {"n": 3, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
-           "selection": "sel5-seed0"}  # fmt: skip
+SETTING = {"n": 3, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot",
+           "sampler": "ddim20", "selection": "sel5-seed0"}  # fmt: skip
 
 
 def put(path, obj):
@@ -22,7 +22,8 @@ def put(path, obj):
 
 
 def write_caches(R: str, higher_is_better: bool = True) -> None:
-    # every candidate's dev score sits beside the cell's sel*/ folder (scoring.dev_all_candidates: true)
+    # every candidate's dev score sits beside the cell's sel*/ folder
+    # (scoring.dev_all_candidates: true)
     cand = str(
         Path(cell_path(R, "generated", "b", 1, "t", SETTING)).parents[1] / "candidate_scores.json"
     )
@@ -94,8 +95,9 @@ def test_missing_cell_is_named(tmp_path):
 
 def test_cli_needs_the_whole_selection_split(tmp_path, capsys):
     write_caches(str(tmp_path))
-    base = ["--results", str(tmp_path), "--backbone", "b", "--rank", "1", "--n", "3", "--condition", "onehot",
-            "--sampler", "ddim20", "--tasks", "t", "--selection-examples", "5"]  # fmt: skip
+    base = ["--results", str(tmp_path), "--backbone", "b", "--rank", "1", "--n", "3",
+            "--condition", "onehot", "--sampler", "ddim20", "--tasks", "t",
+            "--selection-examples", "5"]  # fmt: skip
     with pytest.raises(SystemExit):  # --selection-seed and --selection-from are required
         diagnose.main(base)
     capsys.readouterr()

@@ -1,4 +1,5 @@
-"""condpdiff.analysis.nearest_checkpoint: each candidate's distance to its nearest checkpoint beside its score."""
+"""condpdiff.analysis.nearest_checkpoint: each candidate's distance to its nearest checkpoint beside
+its score."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""condpdiff.analysis.param_projection: a PCA fitted on the checkpoints, the candidates projected into it."""
+"""condpdiff.analysis.param_projection: a PCA fitted on the checkpoints,
+the candidates projected into it."""
 
 from __future__ import annotations
 

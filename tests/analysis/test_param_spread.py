@@ -1,4 +1,5 @@
-"""condpdiff.analysis.param_spread measures candidates against the harvested checkpoints they came from."""
+"""condpdiff.analysis.param_spread measures candidates against the harvested checkpoints they came
+from."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from condpdiff.params.paramfile import ParamSet
 from condpdiff.pipeline.paths import Paths
 from condpdiff.pipeline.targets import cell_path
 
-SETTING = {"n": 2, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
-           "selection": "sel5-seed0"}  # fmt: skip
+SETTING = {"n": 2, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot",
+           "sampler": "ddim20", "selection": "sel5-seed0"}  # fmt: skip
 W = {
     "backbone": "b",
     "rank": 1,
@@ -43,7 +44,8 @@ def write_cells(R: str, candidates, report: dict | None = None) -> None:
     save(f"{R}/finetune/harvest.safetensors", [[100.0, 100.0], [9.0, 0.0], [11.0, 0.0]])
     put(f"{R}/harvest_scores.json", {"params_file": f"{R}/finetune/harvest.safetensors"})
     put(cell_path(R, "original", "b", 1, "t", SETTING), {"scores_file": f"{R}/harvest_scores.json"})
-    # where the workflow writes them: the candidates, and the autoencoder's report.json beside its model
+    # where the workflow writes them: the candidates, and the autoencoder's report.json beside its
+    # model
     P = Paths(R)
     save(P.candidates(**W), candidates)
     put(cell_path(R, "generated", "b", 1, "t", SETTING), {"params_file": P.candidates(**W)})

@@ -1,4 +1,5 @@
-"""condpdiff.analysis.sampling_trajectory reruns the candidates' reverse process and keeps its x0 predictions."""
+"""condpdiff.analysis.sampling_trajectory reruns the candidates' reverse process and keeps its x0
+predictions."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def test_first_state_is_the_x0_prediction_from_the_initial_noise():
 
 
 def write_setting(tmp_path):
-    """Two tasks' harvests, stats, random tiny models saved as model folders, conditions, real candidates."""
+    """Two tasks' harvests, stats, random tiny models saved as model folders,
+    conditions, real candidates."""
     g = torch.Generator().manual_seed(0)
     layout = [("layer.0.w", (K,))]
     harvests, conds, cands = [], [], []

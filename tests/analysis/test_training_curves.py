@@ -1,4 +1,5 @@
-"""condpdiff.analysis.training_curves draws the autoencoder's and the diffusion model's curve.csv."""
+"""condpdiff.analysis.training_curves draws the autoencoder's and the diffusion model's
+curve.csv."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""analysis.unseen_nearest: the selected candidate of a cell and its distance to each task's checkpoints."""
+"""analysis.unseen_nearest: the selected candidate of a cell and its distance to each task's
+checkpoints."""
 
 from __future__ import annotations
 

@@ -160,7 +160,8 @@ def test_vector_conditions_stay_vectors(tmp_path):
         (
             "mlp",
             (2, 4, 3, 3),
-            r"wrong shape; expected a vector \[D\] for projection 'mlp'; found shape \[2, 4, 3, 3\]",
+            r"wrong shape; expected a vector \[D\] for projection 'mlp'; found shape \[2, 4, 3, "
+            r"3\]",
         ),
         ("table", (2, 4, 3, 3), r"expected a vector \[D\] for projection 'table'"),
         (
@@ -172,7 +173,8 @@ def test_vector_conditions_stay_vectors(tmp_path):
         (
             "pool",
             (8,),
-            r"unknown projection; expected a projection in \('mlp', 'table', 'conv', 'set'\); found 'pool'",
+            r"unknown projection; expected a projection in \('mlp', 'table', 'conv', 'set'\); "
+            r"found 'pool'",
         ),
         (
             "set",

@@ -1,4 +1,5 @@
-"""A cell is never made from a bad score cache: the error names the cache and what it lacks, and no cell is written."""
+"""A cell is never made from a bad score cache: the error names the cache and what it lacks,
+and no cell is written."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def test_a_missing_score_cache(paths, assert_not_written):
     with pytest.raises(
         FileNotFoundError,
         match=re.escape(
-            f"{cache}: score cache not found. To rebuild: run `snakemake {cache} --force --cores all"
+            f"{cache}: score cache not found. To rebuild: run `snakemake {cache} --force --cores "
+            "all"
         ),
     ):
         make_cell(cache, out)

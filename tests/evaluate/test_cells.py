@@ -1,4 +1,5 @@
-"""Selection without leakage: the generated score is the dev score of the candidate best on the selection split."""
+"""Selection without leakage: the generated score is the dev score of the candidate best on the
+selection split."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def test_generated_is_dev_of_selection_best_not_dev_best():
 
 
 def test_selection_never_reads_dev():
-    """Fails if the choice depends on dev: only the chosen row's dev entry may be read, once, after choosing."""
+    """Fails if the choice depends on dev: only the chosen row's dev entry may be read,
+    once, after choosing."""
     c = cache(sel=[70.0, 90.0, 80.0], dev=[99.0, 60.0, 95.0])
     spy = DevSpy(c["scores"]["dev"])
     c["scores"]["dev"] = spy
@@ -146,7 +148,8 @@ def test_original_is_best_dev_among_last_n():
 
 
 def test_original_of_a_strided_cache_slices_by_step():
-    # a harvest of 10 steps (100..109) scored every 3rd checkpoint from the last: steps 100, 103, 106, 109
+    # a harvest of 10 steps (100..109) scored every 3rd checkpoint from the last:
+    # steps 100, 103, 106, 109
     c = cache(sel=[0] * 4, dev=[90.0, 60.0, 70.0, 65.0], rows={"in_file": 10, "every": 3})
     c["steps"] = [100, 103, 106, 109]
     cell = original_cell(c, n=5)  # the last 5 steps are 105..109: rows for 106 and 109 only
@@ -163,7 +166,8 @@ def test_original_of_a_strided_cache_slices_by_step():
 
 
 def test_original_counts_harvested_rows_not_steps():
-    # an image harvest: 64 checkpoints taken every 5 steps (485..800), scored every 8th row from the last
+    # an image harvest: 64 checkpoints taken every 5 steps (485..800),
+    # scored every 8th row from the last
     c = cache(
         sel=[0] * 8, dev=[5.0, 6.0, 4.0, 7.0, 8.0, 9.0, 3.5, 3.6], rows={"in_file": 64, "every": 8}
     )
@@ -219,7 +223,8 @@ def test_cell_cli(tmp_path):
 
 
 def test_generated_from_a_separate_selection_cache():
-    """Selection scores from their own cache (another selection size), dev from the candidates' cache."""
+    """Selection scores from their own cache (another selection size),
+    dev from the candidates' cache."""
     dev = cache(
         sel=[],
         dev=[99.0, 60.0, 95.0],
@@ -279,7 +284,8 @@ def test_cell_cli_with_selection_cache(tmp_path):
 
 
 def test_generated_cell_from_the_selected_row_only():
-    """The default: dev scored for the selected candidate only (text.score --best-of), a one-row cache."""
+    """The default: dev scored for the selected candidate only
+    (text.score --best-of), a one-row cache."""
     sel = cache(
         [50.0, 90.0, 60.0], [0.0, 0.0, 0.0], params_file="c.safetensors", head="file", n_rows=3
     )

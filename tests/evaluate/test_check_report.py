@@ -10,7 +10,10 @@ from condpdiff.evaluate.check_report import check, report_entries
 
 
 def _html(results: dict) -> str:
-    return f'<html><script id="results">\n    var results = {json.dumps(results)};\n    </script></html>'
+    return (
+        '<html><script id="results">\n'
+        f"    var results = {json.dumps(results)};\n    </script></html>"
+    )
 
 
 def _entry(caption: str, uri: str) -> dict:
@@ -63,3 +66,15 @@ def test_not_a_report(tmp_path):
     page.write_text("<html>hello</html>")
     with pytest.raises(ValueError, match="expected a Snakemake report"):
         report_entries(page)
+
+
+def test_a_missing_report_is_a_named_error_with_the_command_that_builds_it(tmp_path, capsys):
+    from condpdiff.evaluate import check_report
+
+    missing = str(tmp_path / "report.html")
+    with pytest.raises(SystemExit) as stop:
+        check_report.main(["--configfile", "config/smoke.yaml", "--report", missing])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--report: no file '{missing}'" in err
+    assert f"snakemake --configfile config/smoke.yaml --report {missing}" in err

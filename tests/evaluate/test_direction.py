@@ -125,11 +125,14 @@ def put_cell(path, score, higher_is_better=False):
 
 def test_plain_table_bolds_the_smallest(tmp_path):
     cells_ = {
-        "style_a": {k: put_cell(tmp_path / f"a_{k}.json", v) for k, v in {"generated": 12.0, "original": 15.0, "soup": 13.0}.items()},
-        "acc": {k: put_cell(tmp_path / f"b_{k}.json", v, True) for k, v in {"generated": 80.0, "original": 85.0, "soup": 70.0}.items()},
+        "style_a": {k: put_cell(tmp_path / f"a_{k}.json", v)
+                    for k, v in {"generated": 12.0, "original": 15.0, "soup": 13.0}.items()},
+        "acc": {k: put_cell(tmp_path / f"b_{k}.json", v, True)
+                for k, v in {"generated": 80.0, "original": 85.0, "soup": 70.0}.items()},
     }  # fmt: skip
     spec = {"name": "t", "title": "T", "kind": "plain", "tasks": ["style_a", "acc"],
-            "columns": ["generated", "original", "soup"], "rows": [{"label": {"model": "m"}, "cells": cells_}]}  # fmt: skip
+            "columns": ["generated", "original", "soup"],
+            "rows": [{"label": {"model": "m"}, "cells": cells_}]}  # fmt: skip
     df, direction = make_table.build(spec)
     assert direction == {"style_a": False, "acc": True}
     md = make_table.to_markdown(df, spec, direction)
@@ -150,7 +153,8 @@ def test_ablation_bolds_the_smallest_down_the_first_column(tmp_path):
         "batch": (14.0, 9.0),
     }.items():
         rows.append({"label": {"norm": norm}, "cells": {"style": {
-            "generated": put_cell(tmp_path / f"{norm}_g.json", gen), "original": put_cell(tmp_path / f"{norm}_o.json", orig)}}})  # fmt: skip
+            "generated": put_cell(tmp_path / f"{norm}_g.json", gen),
+            "original": put_cell(tmp_path / f"{norm}_o.json", orig)}}})  # fmt: skip
     spec = {
         "name": "t4a",
         "kind": "ablation",
@@ -168,7 +172,9 @@ def cross_spec(tmp_path, scores: dict[str, dict[str, float]], higher_is_better: 
     tasks = list(scores)
     rows = [
         {"label": {"generated_for": src},
-         "cells": {t: {"score": put_cell(tmp_path / f"{src}_{t}.json", scores[src][t], higher_is_better)} for t in tasks}}
+         "cells": {t: {"score": put_cell(tmp_path / f"{src}_{t}.json", scores[src][t],
+                                         higher_is_better)}
+                   for t in tasks}}
         for src in tasks
     ]  # fmt: skip
     return {
@@ -212,7 +218,8 @@ def test_cross_table_same_numbers_read_as_higher_is_better(tmp_path):
 
 
 def test_cross_table_tie_on_the_diagonal_is_not_a_win(tmp_path):
-    # lower is better: column a's diagonal ties with row c; b's and c's diagonals are strictly smallest
+    # lower is better: column a's diagonal ties with row c;
+    # b's and c's diagonals are strictly smallest
     scores = {
         "a": {"a": 5.0, "b": 9.0, "c": 9.0},
         "b": {"a": 7.0, "b": 1.0, "c": 9.0},

@@ -142,7 +142,8 @@ def _export(
 def train_pdiff(
     stats: str, harvests: list[str], tasks: list[str], conditions: list[str], root: Path, steps: int
 ) -> tuple[str, str]:
-    """A tiny autoencoder + conditional diffusion model through their entry points: their folders."""
+    """A tiny autoencoder + conditional diffusion model through their entry points:
+    their folders."""
     from condpdiff.generator.pdiff import train_autoencoder, train_diffusion
 
     ae, diff = root / "ae", root / "diff"

@@ -196,7 +196,8 @@ def test_corrupt_or_incomplete_generator_folder(
 
 
 def test_onehot_generator_needs_a_training_task(tmp_path):
-    """A one-hot condition cannot describe a new task: a named error unless --task names a trained one."""
+    """A one-hot condition cannot describe a new task:
+    a named error unless --task names a trained one."""
     from condpdiff.generate import text
     from condpdiff.text.tasks import Task
 

@@ -1,4 +1,5 @@
-"""Export: where the workflow puts a generator folder, the model card, the pooled row and bad arguments."""
+"""Export: where the workflow puts a generator folder, the model card,
+the pooled row and bad arguments."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Images: export -> generate from a folder of style images -> LoRA weights in diffusers' format that load
-into the tiny PixArt pipeline -> the pipeline's own candidate for the same images and seed."""
+"""Images: export -> generate from a folder of style images -> LoRA weights in diffusers' format
+that load into the tiny PixArt pipeline -> the pipeline's own candidate for the same images and
+seed."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ ENCODER = {"weights": "random", "layer": "layer1", "image_size": "16", "seed": "
 
 @pytest.fixture(scope="module")
 def image_generator(tmp_path_factory) -> dict:
-    """Tiny base, style images, style harvests in the real LoRA layout, a trained conv generator, exported."""
+    """Tiny base, style images, style harvests in the real LoRA layout,
+    a trained conv generator, exported."""
     from PIL import Image
 
     torch.set_num_threads(1)

@@ -1,4 +1,5 @@
-"""export -> generate -> load with plain peft -> the pipeline's own candidate for the same condition and seed."""
+"""export -> generate -> load with plain peft -> the pipeline's own candidate for the same condition
+and seed."""
 
 from __future__ import annotations
 
@@ -190,7 +191,8 @@ def test_finetune_steps_start_from_the_generated_weights(pdiff_text, text_materi
 
 
 def test_bf16_sampling_stays_near_float32(direct_text, text_material, tmp_path):
-    """--precision bf16 autocasts the generator: the adapter differs from float32's only by rounding."""
+    """--precision bf16 autocasts the generator: the adapter differs from float32's only by
+    rounding."""
     from condpdiff.text import backbone as bb
 
     common = ["generate", direct_text["folder"], "--examples", text_material["examples"]]

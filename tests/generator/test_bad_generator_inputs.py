@@ -43,7 +43,8 @@ DIFF_FLAGS = [
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """Two tasks' harvests, their stats, one-hot condition files and an (untrained) autoencoder folder."""
+    """Two tasks' harvests, their stats, one-hot condition files and an
+    (untrained) autoencoder folder."""
     root = tmp_path_factory.mktemp("generator_inputs")
     g = torch.Generator().manual_seed(0)
     harvests, sets, conds = [], {}, []
@@ -148,7 +149,8 @@ def test_diverged_diffusion_training_writes_nothing(inputs, tmp_path, assert_not
 
 
 def test_a_divergence_between_checks_is_caught_at_the_next_check(monkeypatch):
-    """The loss is checked every CHECK_EVERY steps and at the last step; a late divergence is still caught."""
+    """The loss is checked every CHECK_EVERY steps and at the last step;
+    a late divergence is still caught."""
     from condpdiff.generator import training
 
     monkeypatch.setattr(training, "CHECK_EVERY", 4)
@@ -184,7 +186,8 @@ def test_condition_with_a_nan_embedding(inputs, tmp_path, assert_not_written):
     msg = str(e.value)
     print(msg)
     assert msg.startswith(
-        f"{bad}: embedding holds 1 non-finite values; expected finite values; found nan at index (1,)"
+        f"{bad}: embedding holds 1 non-finite values; expected finite values; found nan at index "
+        "(1,)"
     )
     assert "reruns rule encode_condition" in msg
     assert_not_written(out)
@@ -209,7 +212,8 @@ def test_model_folder_of_another_kind(inputs, tmp_path, assert_not_written):
     msg = str(e.value)
     print(msg)
     assert msg.startswith(
-        f"{folder / 'config.json'}: a model of another kind; expected 'autoencoder'; found 'diffusion'"
+        f"{folder / 'config.json'}: a model of another kind; expected 'autoencoder'; found "
+        "'diffusion'"
     )
     assert "reruns rule train_autoencoder" in msg
     assert_not_written(out)

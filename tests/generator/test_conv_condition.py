@@ -246,14 +246,16 @@ def test_conv_model_saves_and_reloads(tmp_path):
     cfg = SamplingConfig(num_candidates=6, seed=2, device="cpu", threads=1)
     a, b = generate(model, ae, maps, "ddim5", cfg), generate(again, ae, maps, "ddim5", cfg)
     assert a.shape == (6, K) and torch.equal(a, b)
-    # candidates 0 and 5 both see image 0: same condition, different noise; a different image changes a candidate
+    # candidates 0 and 5 both see image 0: same condition, different noise;
+    # a different image changes a candidate
     other = generate(model, ae, maps[[1, 2, 3, 4, 0]], "ddim5", cfg)
     assert not torch.allclose(a[0], other[0])
 
 
 @pytest.fixture(scope="module")
 def style_inputs(tmp_path_factory):
-    """Two styles' harvests and stats, conv condition files with 2 and 5 maps, an untrained autoencoder."""
+    """Two styles' harvests and stats, conv condition files with 2 and 5 maps,
+    an untrained autoencoder."""
     root = tmp_path_factory.mktemp("conv_inputs")
     g = torch.Generator().manual_seed(0)
     harvests, sets, conds = [], {}, []
@@ -292,7 +294,8 @@ def style_inputs(tmp_path_factory):
 
 
 def test_entry_points_with_conv_conditions(style_inputs, tmp_path):
-    """train_diffusion picks cond_mode conv from the files; sample_candidates records image i mod n."""
+    """train_diffusion picks cond_mode conv from the files;
+    sample_candidates records image i mod n."""
     s = style_inputs
     diff = tmp_path / "diff"
     train_diffusion.main(

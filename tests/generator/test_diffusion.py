@@ -1,4 +1,5 @@
-"""Conditional latent diffusion: per-sample timesteps, conditioning works, seeded, both samplers, round trip."""
+"""Conditional latent diffusion: per-sample timesteps, conditioning works, seeded,
+both samplers, round trip."""
 
 from __future__ import annotations
 
@@ -136,7 +137,9 @@ def test_checkpoint_round_trip(quick, tmp_path):
     )
     with pytest.raises(
         ValueError,
-        match=r"ae/config\.json: a model of another kind; expected 'diffusion'; found 'autoencoder'",
+        match=(
+            r"ae/config\.json: a model of another kind; expected 'diffusion'; found 'autoencoder'"
+        ),
     ):
         load_diffusion(tmp_path / "ae")
 
@@ -148,7 +151,8 @@ def test_latents_are_standardised(quick):
 
 
 def test_classifier_free_guidance():
-    """Scale 1 is exactly the unguided sampler, scale 2 moves the samples, scale 0 ignores the condition."""
+    """Scale 1 is exactly the unguided sampler, scale 2 moves the samples,
+    scale 0 ignores the condition."""
     torch.set_num_threads(1)
     latents, conds = torch.randn(8, 2, 8), torch.eye(2)[torch.tensor([0, 1] * 4)]
     cfg = train_diffusion.DiffusionTrainConfig(steps=5, batch_size=8, cond_drop=0.5, device="cpu")

@@ -1,4 +1,5 @@
-"""The direct generator: recipe, condition draws, arrangements, loss weights, and train -> sample end to end."""
+"""The direct generator: recipe, condition draws, arrangements, loss weights,
+and train -> sample end to end."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_layer_targets_invert_and_weights_follow_the_task_share():
 
 
 def data_conditions(tmp_path, n_items=6):
-    """A data condition per task whose items sit apart per task (the generator can tell the tasks apart)."""
+    """A data condition per task whose items sit apart per task
+    (the generator can tell the tasks apart)."""
     g, paths = torch.Generator().manual_seed(1), []
     for i, t in enumerate(TASKS):
         emb = torch.randn(n_items, 5, generator=g) * 0.1 + (2.0 * i - 1.0)

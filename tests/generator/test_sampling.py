@@ -1,4 +1,5 @@
-"""Candidate sampling end to end through the entry points: file format, seeding, export as a PEFT adapter."""
+"""Candidate sampling end to end through the entry points:
+file format, seeding, export as a PEFT adapter."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ FAST = ["--threads", "1", "--device", "cpu"]
 
 
 def harvests(model_dir, tmp_path, n=8):
-    """Fake harvests in the real layout of the tiny backbone (LoRA + classifier head), one per task."""
+    """Fake harvests in the real layout of the tiny backbone
+    (LoRA + classifier head), one per task."""
     peft_model = bb.wrap_lora(
         bb.load_base_model(model_dir, 2), 1, 8, ["query", "key", "value"], dropout=0.0
     )

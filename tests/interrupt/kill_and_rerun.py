@@ -1,8 +1,10 @@
-"""Interruption test without SLURM: kill -9 a running workflow, rerun it, check nothing is lost or accepted half-done.
+"""Interruption test without SLURM: kill -9 a running workflow, rerun it,
+check nothing is lost or accepted half-done.
 
 Usage (repository root; what .ci/run does with the smoke config):
 
-    python tests/interrupt/kill_and_rerun.py LOG_DIR -- snakemake --cores 2 all --configfile config/smoke.yaml
+    python tests/interrupt/kill_and_rerun.py LOG_DIR -- \\
+        snakemake --cores 2 all --configfile config/smoke.yaml
 
 1. Starts the command (run 1) in its own process group and follows its log.
 2. Once at least --after jobs have finished and a job has been running for --min-running
@@ -80,7 +82,8 @@ def main(argv: list[str]) -> int:
         running = [j for j in set(started) - done if time.time() - running_since[j] >= min_running]
         if proc.poll() is not None:
             say(
-                f"run 1 ended (exit {proc.returncode}) before it could be killed: remove its outputs first"
+                f"run 1 ended (exit {proc.returncode}) before it could be killed: remove its "
+                "outputs first"
             )
             return 2
         if len(done) >= after and running:
@@ -102,8 +105,8 @@ def main(argv: list[str]) -> int:
         if Path(o).exists()
     }
     say(
-        f"killed run 1 (SIGKILL to its process group) after {len(done)} finished jobs; running then: "
-        + ", ".join(f"{v['rule']} (job {j})" for j, v in killed.items())
+        f"killed run 1 (SIGKILL to its process group) after {len(done)} finished jobs; running "
+        "then: " + ", ".join(f"{v['rule']} (job {j})" for j, v in killed.items())
     )
 
     unlock = subprocess.run([*cmd, "--unlock"], capture_output=True, text=True)
@@ -133,7 +136,8 @@ def main(argv: list[str]) -> int:
     for j, v in killed.items():
         if not set(v["outputs"]) <= rerun_outputs:
             problems.append(
-                f"job {j} ({v['rule']}) was running at the kill and did not run again: partial output accepted"
+                f"job {j} ({v['rule']}) was running at the kill and did not run again: partial "
+                "output accepted"
             )
     if "Nothing to be done" not in dry.stdout + dry.stderr:
         problems.append("the dry run after run 2 still has jobs to do")
@@ -145,9 +149,13 @@ def main(argv: list[str]) -> int:
     report = [
         f"run 1: killed after {len(done)} finished jobs; {len(killed)} running at the kill: "
         + ", ".join(v["rule"] for v in killed.values()),
-        f"run 2: exit {rc2}; {len(jobs(run2_log.read_text()))} jobs; reran {len(again)} finished outputs;"
-        f" the killed jobs ran again: {all(set(v['outputs']) <= rerun_outputs for v in killed.values())}",
-        f"dry run: {'nothing to be done' if 'Nothing to be done' in dry.stdout + dry.stderr else 'jobs left'}",
+        f"run 2: exit {rc2}; {len(jobs(run2_log.read_text()))} jobs; reran {len(again)} finished "
+        "outputs; the killed jobs ran again: "
+        f"{all(set(v['outputs']) <= rerun_outputs for v in killed.values())}",
+        "dry run: "
+        + (
+            "nothing to be done" if "Nothing to be done" in dry.stdout + dry.stderr else "jobs left"
+        ),
         *(f"FAIL: {p}" for p in problems),
         "PASS" if not problems else "FAILED",
     ]

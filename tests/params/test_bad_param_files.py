@@ -1,5 +1,5 @@
-"""Bad parameter and stats files: each error names the file, what was expected and how to rebuild it,
-and the step that read it writes nothing."""
+"""Bad parameter and stats files: each error names the file, what was expected and how to rebuild
+it, and the step that read it writes nothing."""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def test_non_finite_params(tmp_path, assert_not_written):
     msg = str(e.value)
     print(msg)
     assert msg.startswith(
-        f"{paths[0]}: params holds 1 non-finite values; expected finite values; found nan at index (3, 17)"
+        f"{paths[0]}: params holds 1 non-finite values; expected finite values; found nan at index "
+        "(3, 17)"
     )
     assert "reruns rule finetune_lora" in msg
     assert_not_written(out)
@@ -235,8 +236,8 @@ def test_scoring_candidates_against_a_harvest_of_another_layout(tmp_path, assert
         f"{cands}: LoRA layout differs from {hv} (backbone tiny, task sst2, kind checkpoints)"
     )
     assert (
-        f"found K = {2 * K} in 4 tensors like m.layer.0.q.lora_A.weight (backbone tiny, rank 4, task sst2, kind candidates)"
-        in msg
+        f"found K = {2 * K} in 4 tensors like m.layer.0.q.lora_A.weight (backbone tiny, rank 4, "
+        "task sst2, kind candidates)" in msg
     )
     assert_not_written(out)
 
@@ -263,7 +264,8 @@ def test_stats_whose_mean_has_the_wrong_shape(tmp_path):
 
 
 def test_stats_for_another_k(tmp_path):
-    """Harvests of another LoRA than the stats were computed for: the error names the harvest and both Ks."""
+    """Harvests of another LoRA than the stats were computed for:
+    the error names the harvest and both Ks."""
     from condpdiff.params.norm_stats import load_training_harvests
 
     stats = compute({"sst2": harvest("sst2"), "rte": harvest("rte", seed=1)}, "task", 4)
@@ -283,7 +285,10 @@ def test_stats_for_another_k(tmp_path):
         )
     with pytest.raises(
         ArtifactError,
-        match=r"stats\.safetensors: normalisation stats of other tasks; expected tasks \['rte', 'sst2'\]",
+        match=(
+            r"stats\.safetensors: normalisation stats of other tasks; "
+            r"expected tasks \['rte', 'sst2'\]"
+        ),
     ):
         load_training_harvests(
             stats, tmp_path / "stats.safetensors", list(map(str, paths[::-1])), ["rte", "sst2"]

@@ -64,7 +64,8 @@ def test_last_n_and_layer_mask():
 
 
 def test_unseen_task_gets_the_pooled_stats_and_is_not_trained_on(tmp_path):
-    """Leave-one-out: the left-out task's row is the pooled stats of the training tasks, never its own."""
+    """Leave-one-out: the left-out task's row is the pooled stats of the training tasks,
+    never its own."""
     import pytest
 
     data = sets()

@@ -81,8 +81,8 @@ def test_paths_and_labels_fill_wildcards():
 
 @pytest.mark.slow
 def test_smoke_dry_run_of_analyses_scores_every_candidate_on_dev_on_demand(tmp_path):
-    """`snakemake analyses` on the text smoke: the four figure jobs, and candidate_scores.json made on
-    demand (scoring.dev_all_candidates stays false)."""
+    """`snakemake analyses` on the text smoke: the four figure jobs, and candidate_scores.json made
+    on demand (scoring.dev_all_candidates stays false)."""
     config = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
     config["results_dir"] = str(tmp_path / "results")
     path = tmp_path / "smoke.yaml"

@@ -211,7 +211,8 @@ def test_semantics_use_the_given_task_lookup():
     assert info.value.key == "tasks" and seen == ["syn_sentiment", "syn_topic"]
 
 
-# --- the schema against the dataclasses its sections become (``settings.flags``: one --flag per key) ---
+# --- the schema against the dataclasses its sections become
+# (``settings.flags``: one --flag per key) ---
 
 
 def _section(name: str) -> dict:
@@ -253,7 +254,8 @@ def _defaults(classes) -> dict:
     "section", ["scoring", "sampling", "conditions", "finetune", "autoencoder", "diffusion"]
 )
 def test_schema_defaults_equal_the_dataclass_defaults(section):
-    """A default written in the schema must be the step's own default (else a config-less run differs)."""
+    """A default written in the schema must be the step's own default
+    (else a config-less run differs)."""
     code = _defaults(_dataclasses(section))
     schema = {k: v["default"] for k, v in _section(section).items() if "default" in v}
     both = sorted(set(schema) & set(code))

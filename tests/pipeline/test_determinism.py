@@ -39,7 +39,8 @@ def run(*args: str) -> None:
 
 
 def test_metadata_is_one_sorted_json_string(tmp_path):
-    """In one process: metadata given in another order gives the same bytes, stored under one key."""
+    """In one process: metadata given in another order gives the same bytes,
+    stored under one key."""
     import json
 
     from safetensors import safe_open
@@ -72,7 +73,8 @@ def test_save_safetensors_gives_the_same_bytes_in_two_processes(tmp_path):
     assert list(tmp_path.iterdir()) == [out]  # no temp file left
 
 
-@pytest.mark.slow  # trains two tiny models and starts two Python processes that import torch and diffusers
+# trains two tiny models and starts two Python processes that import torch and diffusers
+@pytest.mark.slow
 def test_sample_candidates_twice_in_two_processes_gives_the_same_bytes(tmp_path):
     from condpdiff.conditions.condition import Condition
     from condpdiff.generator.pdiff import train_autoencoder, train_diffusion
@@ -153,10 +155,11 @@ def test_sample_candidates_twice_in_two_processes_gives_the_same_bytes(tmp_path)
     )
 
     out = tmp_path / "candidates" / "rte.safetensors"
-    args = ["-m", "condpdiff.generator.pdiff.sample_candidates", "--diffusion", str(diff), "--autoencoder", str(ae),
+    args = ["-m", "condpdiff.generator.pdiff.sample_candidates", "--diffusion", str(diff),
+            "--autoencoder", str(ae),
             "--stats", stats, "--harvest", harvests[1], "--condition", conds[1], "--task", "rte",
-            "--sampler", "ddim10", "--num-candidates", "6", "--seed", "3", "--threads", "1", "--device", "cpu",
-            "--out", str(out)]  # fmt: skip
+            "--sampler", "ddim10", "--num-candidates", "6", "--seed", "3", "--threads", "1",
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
     run(*args)
     first = out.read_bytes()
     run(*args)

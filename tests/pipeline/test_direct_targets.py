@@ -1,5 +1,5 @@
-"""The direct generator in the workflow layer: config checks, its paths, the tables' rows per generator,
-table_direct and the DAG (no torch)."""
+"""The direct generator in the workflow layer: config checks, its paths, the tables' rows per
+generator, table_direct and the DAG (no torch)."""
 
 from __future__ import annotations
 

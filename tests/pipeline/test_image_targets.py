@@ -37,7 +37,8 @@ def test_table2_has_four_arms_per_style_and_the_noise_table_another_seed():
     assert all("-seed1/" in p for p in table_files(noise)) and all(
         "-seed0/" in p for p in table_files(t2)
     )
-    # the demo compares two generators: each its own generated cells, original / soup / no-LoRA shared
+    # the demo compares two generators: each its own generated cells,
+    # original / soup / no-LoRA shared
     assert len(t2["rows"]) == 2 and len(table_files(t2)) == (4 + 1) * len(styles)
 
 

@@ -52,7 +52,8 @@ def test_unseen_part_round_trip_and_generator_path():
     )
     assert (
         P.candidates(**w, unseen="")
-        == "R/generator/b/r1/n5/layers-all/norm-task/pdiff/cond-sentence-twoshot/ddim20/candidates/t.safetensors"
+        == "R/generator/b/r1/n5/layers-all/norm-task/pdiff/cond-sentence-twoshot/ddim20/"
+        "candidates/t.safetensors"
     )
     assert P.candidates(**w, unseen=unseen_part("t")).startswith(
         "R/generator/b/r1/n5/layers-all/norm-task-without-t/"

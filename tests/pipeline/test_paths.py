@@ -25,8 +25,8 @@ from condpdiff.pipeline.targets import CELL_KINDS, cell_path
 ROOT = Path(__file__).resolve().parents[2]
 R = "res"
 W = {"backbone": "tiny", "rank": 1, "task": "syn_topic", "n": 20}
-SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
-           "selection": "sel64-seed0"}  # fmt: skip
+SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot",
+           "sampler": "ddim20", "selection": "sel64-seed0"}  # fmt: skip
 
 
 def constrained() -> set[str]:
@@ -137,14 +137,15 @@ def test_a_settings_draw_wildcards_follow_its_kind():
 def test_selection_part_round_trip(size, seed, pool, race, part):
     assert selection_part(size, seed, pool, race) == part
     w = selection_wildcards(part)
-    assert w == {"sel_n": str(size), "sel_seed": str(seed), "sel_pool": "-heldout" if pool == "heldout" else "",
+    assert w == {"sel_n": str(size), "sel_seed": str(seed),
+                 "sel_pool": "-heldout" if pool == "heldout" else "",
                  "sel_race": f"-race{race}" if race else ""}  # fmt: skip
     assert fill(SEL_PART, **w) == part  # the wildcards rebuild the path part the rules match
 
 
 @pytest.mark.parametrize(
-    "bad", ["sel1000", "sel-1-seed0", "sel10-seed0-dev", "1000-seed0", "sel10-seed0/", "sel10-seed0-race0",
-            "sel10-seed0-race5-heldout"]
+    "bad", ["sel1000", "sel-1-seed0", "sel10-seed0-dev", "1000-seed0", "sel10-seed0/",
+            "sel10-seed0-race0", "sel10-seed0-race5-heldout"]
 )  # fmt: skip
 def test_selection_wildcards_refuse_other_text(bad):
     with pytest.raises(ValueError, match="not a selection path part"):
@@ -153,14 +154,20 @@ def test_selection_wildcards_refuse_other_text(bad):
 
 def test_cell_path_of_every_kind():
     P = Paths(R)
-    gen = {**W, "layers": "all", "norm": "task", "unseen": "", "kind": "pdiff", "condition": "onehot", "sampler": "ddim20",
-           "sel_n": 64, "sel_seed": 0, "sel_pool": "", "sel_race": ""}  # fmt: skip
+    gen = {**W, "layers": "all", "norm": "task", "unseen": "", "kind": "pdiff",
+           "condition": "onehot", "sampler": "ddim20", "sel_n": 64, "sel_seed": 0, "sel_pool": "",
+           "sel_race": ""}  # fmt: skip
     expected = {
         "original": "res/scores/tiny/r1/n20/syn_topic/original.json",
         "soup": "res/scores/tiny/r1/n20/syn_topic/soup.json",
         "nolora": "res/scores/tiny/r1/syn_topic/nolora.json",
-        "recon": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json",
-        "generated": "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json",
+        "recon": (
+            "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json"
+        ),
+        "generated": (
+            "res/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/"
+            "sel64-seed0/generated.json"
+        ),
     }
     for kind, path in expected.items():
         assert cell_path(R, kind, "tiny", 1, "syn_topic", SETTING) == path, kind

@@ -83,6 +83,28 @@ def test_the_hint_names_the_rule_and_forces_the_file_itself(path, rule, monkeypa
     )  # outside a workflow run
 
 
+@pytest.mark.parametrize(
+    "inside, folder, rule",
+    [
+        (
+            f"{GEN}/pdiff/cond-onehot/ddim20/export/stats.safetensors",
+            f"{GEN}/pdiff/cond-onehot/ddim20/export",
+            "export_generator",
+        ),
+        (
+            f"{GEN}/direct/cond-onehot/recipe-k1-flat-w0/export/networks/direct/model.safetensors",
+            f"{GEN}/direct/cond-onehot/recipe-k1-flat-w0/export",
+            "export_direct_generator",
+        ),
+    ],
+)
+def test_a_file_inside_an_exported_generator_rebuilds_its_folder(inside, folder, rule):
+    # the export folder is one directory() output: forcing a file inside it would fail
+    assert writing_rule(inside) == rule
+    assert rebuild_command(inside).startswith(f"snakemake {folder} --force ")
+    assert f"reruns rule {rule}" in rebuild_hint(inside)
+
+
 @pytest.mark.slow
 def test_following_the_hint_rebuilds_a_bad_harvest_under_existing_scores(tmp_path):
     """A harvest replaced by another task's (its info says syn_topic) under an existing score cache:

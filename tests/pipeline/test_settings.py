@@ -1,4 +1,5 @@
-"""Config sections become the entry points' --flags, and each step parses them back to the config's values."""
+"""Config sections become the entry points' --flags, and each step parses them back to the config's
+values."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def test_scoring_flags_parse_with_the_scorer(smoke_config):
     assert (
         cfg.max_length == smoke_config["finetune"]["max_length"] == 32
     )  # scoring falls back to fine-tuning's
-    # finetune sets neither dev cap nor seed: scoring's defaults must be fine-tuning's (the same dev subset)
+    # finetune sets neither dev cap nor seed: scoring's defaults must be fine-tuning's
+    # (the same dev subset)
     assert cfg.max_dev_examples is None and cfg.dev_seed == FinetuneConfig.seed
     assert cfg.batch_size == 128 and cfg.mixed_precision == "no"

@@ -140,3 +140,10 @@ def test_all_targets_are_csv_markdown_and_html(config):
         for t in ("table1", "table_cross")
         for ext in ("csv", "md", "html")
     ]
+
+
+def test_a_text_table_on_a_config_without_text_tasks_is_a_named_error():
+    from condpdiff.pipeline.targets import table_spec
+
+    with pytest.raises(ValueError, match=r"'table_direct' is a text table.*config key 'tasks'"):
+        table_spec({"results_dir": "results/x", "tasks": []}, "table_direct")

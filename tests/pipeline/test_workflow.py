@@ -53,8 +53,8 @@ def job_counts(text: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def dry_run(tmp_path_factory):
-    """One dry run of every table and one exported adapter of the smoke config (results in a temporary folder),
-    with Python's import-time profile on stderr."""
+    """One dry run of every table and one exported adapter of the smoke config (results in a
+    temporary folder), with Python's import-time profile on stderr."""
     tmp = tmp_path_factory.mktemp("dry_run")
     config = smoke()
     config["results_dir"] = str(tmp / "results")
@@ -62,8 +62,9 @@ def dry_run(tmp_path_factory):
     path = tmp / "smoke_all.yaml"
     path.write_text(yaml.safe_dump(config))
     adapter = Paths(config["results_dir"]).adapter(
-        backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="", kind="pdiff", condition="onehot",
-        sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="", sel_race="",
+        backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="", kind="pdiff",
+        condition="onehot", sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="",
+        sel_race="",
     )  # fmt: skip
     out = snakemake("all", adapter, "-n", "--configfile", str(path), "--quiet", "rules",
                     env={"PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip
@@ -84,36 +85,35 @@ def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
 
 def test_dry_run_lists_the_expected_jobs(dry_run):
     counts = job_counts(dry_run.stdout)
-    assert (
-        counts
-        == {
-            "build_tiny_backbone": 1,
-            "make_synthetic_task": 3,
-            "write_task": 3,
-            "finetune_lora": 3,
-            "score_harvest": 3,
-            "score_soup": 3,
-            "make_original_cell": 6,  # n = 1 and 20 (table3)
-            "make_soup_cell": 3,
-            "encode_condition": 6,  # onehot and learnable (table4b)
-            "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
-            "train_autoencoder": 4,
-            "train_diffusion": 5,  # + the learnable condition
-            "score_recon": 3,
-            "make_recon_cell": 3,
-            "sample_candidates": 18,
-            "train_direct": 2,  # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
-            "sample_direct": 6,
-            "score_selection": 24,
-            "score_selected": 24,  # dev for the selected candidate only (scoring.dev_all_candidates: false)
-            "make_generated_cell": 24,
-            "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
-            "make_cross_cell": 6,
-            "export_adapter": 1,
-            "make_table": len(TEXT_TABLES),
-            "all": 1,
-        }
-    ), counts
+    assert counts == {
+        "build_tiny_backbone": 1,
+        "make_synthetic_task": 3,
+        "write_task": 3,
+        "finetune_lora": 3,
+        "score_harvest": 3,
+        "score_soup": 3,
+        "make_original_cell": 6,  # n = 1 and 20 (table3)
+        "make_soup_cell": 3,
+        "encode_condition": 6,  # onehot and learnable (table4b)
+        "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
+        "train_autoencoder": 4,
+        "train_diffusion": 5,  # + the learnable condition
+        "score_recon": 3,
+        "make_recon_cell": 3,
+        "sample_candidates": 18,
+        # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
+        "train_direct": 2,
+        "sample_direct": 6,
+        "score_selection": 24,
+        # dev for the selected candidate only (scoring.dev_all_candidates: false)
+        "score_selected": 24,
+        "make_generated_cell": 24,
+        "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
+        "make_cross_cell": 6,
+        "export_adapter": 1,
+        "make_table": len(TEXT_TABLES),
+        "all": 1,
+    }, counts
     for old in (
         "norm_stats",
         "select_original",
@@ -164,7 +164,8 @@ def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
 
 
 def test_dag_parse_imports_no_torch(dry_run):
-    """Every module Python imported while Snakemake parsed the workflow (`-X importtime` profile)."""
+    """Every module Python imported while Snakemake parsed the workflow
+    (`-X importtime` profile)."""
     profile = [line for line in dry_run.stderr.splitlines() if line.startswith("import time:")]
     assert len(profile) > 100  # the profile is really there (else the check below proves nothing)
     modules = {line.split("|")[-1].strip() for line in profile}

@@ -13,8 +13,8 @@ from condpdiff.text.tasks import load_task_file, task_from_config, task_to_dict
 from condpdiff.util.atomic import write_json
 
 SENTIMENT = task_from_config("syn_sentiment", {
-    "num_labels": 2, "metric": "accuracy", "description": "d", "examples": [], "glue_dir": "sentiment",
-    "tsv": {"text_columns": ["sentence"], "label_column": "label"},
+    "num_labels": 2, "metric": "accuracy", "description": "d", "examples": [],
+    "glue_dir": "sentiment", "tsv": {"text_columns": ["sentence"], "label_column": "label"},
 })  # fmt: skip
 
 
@@ -69,8 +69,8 @@ def test_diverged_finetuning_writes_nothing(
     msg = str(e.value)
     print(msg)
     assert re.match(
-        r"finetune syn_sentiment r1: (loss is (nan|inf|-inf) at step \d+ of 8|non-finite LoRA weights at "
-        r"step \d+): training diverged; nothing was written",
+        r"finetune syn_sentiment r1: (loss is (nan|inf|-inf) at step \d+ of 8|non-finite LoRA "
+        r"weights at step \d+): training diverged; nothing was written",
         msg,
     )
     assert "Likely cause: finetune.lr = 100000000.0" in msg and "is too large" in msg

@@ -1,4 +1,5 @@
-"""The text data condition: labelled TRAINING examples, each embedded alone, as a set condition file."""
+"""The text data condition: labelled TRAINING examples, each embedded alone,
+as a set condition file."""
 
 from __future__ import annotations
 

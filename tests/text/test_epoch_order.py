@@ -1,4 +1,5 @@
-"""finetune.group_by_length: each epoch still visits every example once, seeded, with less padding."""
+"""finetune.group_by_length: each epoch still visits every example once,
+seeded, with less padding."""
 
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ def test_harvest_longer_than_training_is_a_clear_error(tiny_backbone, synthetic_
 
 
 def bert_base_lora(rank: int):
-    """bert-base shapes on the meta device: sizes and names without allocating (or initialising) 110M weights."""
+    """bert-base shapes on the meta device: sizes and names without allocating
+    (or initialising) 110M weights."""
     from transformers import BertConfig, BertForSequenceClassification
 
     with torch.device("meta"):

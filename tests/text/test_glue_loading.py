@@ -25,7 +25,10 @@ def test_cola_has_no_header(tmp_path):
 
 
 def test_mrpc_byte_order_mark_and_quotes(tmp_path):
-    body = '\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t7\t8\the called " the witness " .\the said .\n'
+    body = (
+        "\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
+        '1\t7\t8\the called " the witness " .\the said .\n'
+    )
     write(tmp_path / "MRPC/dev.tsv", body)
     ex = data.load_split(GLUE_TASKS["mrpc"], "dev", "local", tmp_path)
     assert ex.texts == [('he called " the witness " .', "he said .")]

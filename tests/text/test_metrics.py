@@ -35,8 +35,8 @@ def test_matthews():
 def test_pearson_and_spearman():
     y = [1.0, 2.0, 3.0, 4.0]
     p = [1.0, 3.0, 2.0, 5.0]
-    # pearson by hand: means 2.5, 2.75; cov terms: (-1.5)(-1.75)+(-.5)(.25)+(.5)(-.75)+(1.5)(2.25) = 5.5
-    # var y = 5, var p = 3.0625+0.0625+0.5625+5.0625 = 8.75  -> r = 5.5/sqrt(43.75)
+    # pearson by hand: means 2.5, 2.75; cov terms: (-1.5)(-1.75)+(-.5)(.25)+(.5)(-.75)+(1.5)(2.25) =
+    # 5.5 var y = 5, var p = 3.0625+0.0625+0.5625+5.0625 = 8.75  -> r = 5.5/sqrt(43.75)
     out = metrics.compute("pearson", p, y)
     assert out["pearson"] == pytest.approx(100 * 5.5 / math.sqrt(43.75))
     # ranks of p: 1,3,2,4 vs 1,2,3,4: d^2 = 0+1+1+0 = 2 -> rho = 1 - 6*2/(4*15) = 0.8

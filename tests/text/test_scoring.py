@@ -1,4 +1,5 @@
-"""Scoring through the in-place cache equals scoring a freshly built peft model; soups; heads; CLI; adapters."""
+"""Scoring through the in-place cache equals scoring a freshly built peft model; soups;
+heads; CLI; adapters."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def test_selection_split_is_seeded_train_subset(sentiment_task, synthetic_glue, 
 
 
 def test_heldout_selection_excludes_the_fine_tuning_examples(sentiment_task, synthetic_glue):
-    """selection_from heldout: drawn only from what fine-tuning's own cap (same code, same seed) left out."""
+    """selection_from heldout: drawn only from what fine-tuning's own cap
+    (same code, same seed) left out."""
     from dataclasses import replace
 
     train = data.load_split(sentiment_task, "train", "local", synthetic_glue)
@@ -155,7 +157,8 @@ def test_soup_is_the_mean(random_paramset):
 
 
 def test_zero_lora_is_the_base_model_with_the_last_head(scorer, random_paramset):
-    """No LoRA (table_unseen): every LoRA weight zero, the last row's head; scores as the unwrapped base would."""
+    """No LoRA (table_unseen): every LoRA weight zero, the last row's head;
+    scores as the unwrapped base would."""
     pset = random_paramset(n=4, seed=5)
     z = zero_lora(pset)
     assert z.n == 1 and torch.count_nonzero(z.params) == 0 and z.info["kind"] == "nolora"
@@ -187,8 +190,10 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     random_paramset(n=3, seed=19).save(params)
     common = [
         "--model", tiny_backbone, "--task-file", str(task_file), "--data-source", "local",
-        "--glue-dir", str(synthetic_glue), "--rank", "1", "--alpha", "8", "--target-modules", *TARGETS,
-        "--params", str(params), "--selection-examples", "40", "--batch-size", "16", "--max-length", "32",
+        "--glue-dir", str(synthetic_glue), "--rank", "1", "--alpha", "8",
+        "--target-modules", *TARGETS,
+        "--params", str(params), "--selection-examples", "40", "--batch-size", "16",
+        "--max-length", "32",
     ]  # fmt: skip
     score.main([*common, "--out", str(tmp_path / "scores.json")])
     cache = json.loads((tmp_path / "scores.json").read_text())
@@ -242,7 +247,8 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
         cell["score"]
     )
 
-    # the default workflow: dev for the row best on the selection split only (--best-of), then the cell
+    # the default workflow: dev for the row best on the selection split only (--best-of),
+    # then the cell
     score.main(
         [
             *common,
@@ -257,8 +263,8 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     best = json.loads((tmp_path / "best.json").read_text())
     assert best["n_rows"] == 1 and best["rows"]["row"] == cell["selected_row"]
     cells.main(
-        ["generated", "--scores", str(tmp_path / "best.json"), "--selection", str(tmp_path / "scores.json"),
-         "--out", str(tmp_path / "gen_best.json")]
+        ["generated", "--scores", str(tmp_path / "best.json"),
+         "--selection", str(tmp_path / "scores.json"), "--out", str(tmp_path / "gen_best.json")]
     )  # fmt: skip
     gen_best = json.loads((tmp_path / "gen_best.json").read_text())
     assert (gen_best["score"], gen_best["selected_row"]) == (cell["score"], cell["selected_row"])
@@ -282,7 +288,8 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
     assert sorted(row["n_examples"] for row in raced["scores"]["selection"]) == [10, 20, 20]
     winner = raced["race"]["winner"]
     assert winner in rounds[1]["alive"] and raced["scores"]["selection"][winner]["n_examples"] == 20
-    # a first slice as large as the split is one round over all of it: the same scores as scoring every row
+    # a first slice as large as the split is one round over all of it:
+    # the same scores as scoring every row
     score.main(
         [*common, "--splits", "selection", "--race", "40", "--out", str(tmp_path / "race40.json")]
     )
@@ -294,8 +301,8 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
         [r["score"] for r in cache["scores"]["selection"]]
     )
     cells.main(
-        ["generated", "--scores", str(tmp_path / "scores.json"), "--selection", str(tmp_path / "race.json"),
-         "--out", str(tmp_path / "gen_race.json")]
+        ["generated", "--scores", str(tmp_path / "scores.json"),
+         "--selection", str(tmp_path / "race.json"), "--out", str(tmp_path / "gen_race.json")]
     )  # fmt: skip
     gen_race = json.loads((tmp_path / "gen_race.json").read_text())
     assert gen_race["selected_row"] == winner and gen_race["selection_race"] == 10
@@ -330,8 +337,8 @@ def test_cli_and_cells(tmp_path, tiny_backbone, sentiment_task, synthetic_glue, 
         "pool": "heldout",
     }
     cells.main(
-        ["generated", "--scores", str(tmp_path / "scores.json"), "--selection", str(tmp_path / "held.json"),
-         "--out", str(tmp_path / "gen_held.json")]
+        ["generated", "--scores", str(tmp_path / "scores.json"),
+         "--selection", str(tmp_path / "held.json"), "--out", str(tmp_path / "gen_held.json")]
     )  # fmt: skip
     assert json.loads((tmp_path / "gen_held.json").read_text())["selection_from"] == "heldout"
     write_json(summary, {"config": {"max_train_examples": None, "seed": 42}})

@@ -32,7 +32,8 @@ def test_rounds_halve_the_candidates_and_double_the_prefix():
     winner, rounds, evaluations = race_on(matrix, 125)
     assert [r["examples"] for r in rounds] == [125, 250, 500, 1000]
     assert [len(r["alive"]) for r in rounds] == [20, 10, 5, 3]
-    # each candidate is scored up to the prefix it was dropped at (predictions are extended, not redone)
+    # each candidate is scored up to the prefix it was dropped at (predictions are extended,
+    # not redone)
     assert evaluations == 10 * 125 + 5 * 250 + 2 * 500 + 3 * 1000 == 6500
     assert winner == 19  # the clearly best candidate survives every round
 
@@ -121,7 +122,8 @@ def test_agrees_with_full_scoring_on_synthetic_score_matrices():
         evaluations.append(n)
     agreement, mean_regret = same / 200, float(np.mean(regrets))
     print(
-        f"agreement {agreement:.2f}, mean regret {mean_regret:.2f} points, evaluations {np.mean(evaluations):.0f} of 20000"
+        f"agreement {agreement:.2f}, mean regret {mean_regret:.2f} points, evaluations "
+        f"{np.mean(evaluations):.0f} of 20000"
     )
     assert np.mean(evaluations) == 6500  # 3.1x fewer example evaluations than 20 x 1000
     assert (

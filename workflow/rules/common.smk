@@ -9,7 +9,7 @@ import shlex
 from snakemake.utils import validate
 
 import condpdiff
-from condpdiff.pipeline import names, settings, tables, targets
+from condpdiff.pipeline import generate_for, names, settings, tables, targets
 from condpdiff.pipeline.codehash import code_hash
 from condpdiff.pipeline.config import check_schema, check_semantics, load_schema
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
@@ -54,6 +54,7 @@ TABLE_FORMATS = targets.TABLE_FORMATS
 
 wildcard_constraints:
     backbone=names.KEY_RE,
+    entry=names.alternatives(generate_for.entry_names(config)),
     task=names.KEY_RE,
     source=names.KEY_RE,
     synthetic=names.KEY_RE,

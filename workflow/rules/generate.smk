@@ -2,10 +2,14 @@
 its stats (with the pooled row for new conditions), LoRA layout, base model and condition encoder in
 one folder that ``condpdiff generate`` reads without the results tree. Rule <name> runs
 condpdiff.generate.export.
+
+Rule generate_adapter runs ``condpdiff generate`` (condpdiff.generate.command) on the default
+generator's folder for an entry of config `generate_for` (a new text task or style, never
+fine-tuned); target generated_adapters makes every entry's adapter (pipeline.generate_for).
 """
 
-from condpdiff.pipeline import export_args
-from condpdiff.pipeline.paths import TAG_EXPORT
+from condpdiff.pipeline import export_args, generate_for
+from condpdiff.pipeline.paths import TAG_EXPORT, TAG_GENERATED
 
 
 rule export_generator:
@@ -81,3 +85,32 @@ rule export_direct_generator:
         " --tasks {params.tasks} --conditions {input.conditions:q} --encoder {params.encoder}"
         " --tables {params.tables} --backbone {wildcards.backbone}"
         " --copy-base {params.copy_base} --out {output.folder:q} > {log:q} 2>&1"
+
+
+rule generate_adapter:
+    input:
+        generator=P.generator_export(),
+        condition=lambda w: export_args.generate_inputs(config, w.backbone, w.entry),
+    output:
+        folder=directory(P.generated_adapter()),
+    log:
+        P.log("generate_adapter", TAG_GENERATED),
+    benchmark:
+        P.benchmark("generate_adapter", TAG_GENERATED)
+    conda:
+        "../../environment.yml"
+    resources:
+        gpu=int(config["generate_for"]["device"].startswith("cuda")),
+        runtime=RUNTIME["generate_runtime"],
+        mem_mb=8000,
+    params:
+        args=lambda w: export_args.generate_words(config, w.backbone, w.entry),
+        code=code("generate.command"),
+    shell:
+        "python -m condpdiff generate {input.generator:q} {params.args}"
+        " --out {output.folder:q} > {log:q} 2>&1"
+
+
+rule generated_adapters:
+    input:
+        generate_for.adapter_folders(config),

@@ -4,9 +4,9 @@
 generator sees them), one output per coordinate.
 
 ``layer`` (the structure-aware arrangement): each LoRA tensor (a "layer" of the arrangement) of each
-checkpoint is standardised by its own mean and standard deviation; the targets are those standardised
-weights plus the tensor's (mean, log std), the latter standardised over the training rows. The
-network shares one head across tensors; a candidate's tensor is its weights x std + mean.
+checkpoint is standardised by its own mean and standard deviation; the targets are those
+standardised weights plus the tensor's (mean, log std), the latter standardised over the training
+rows. The network shares one head across tensors; a candidate's tensor is its weights x std + mean.
 
 Loss weights: a tensor's share of variance across tasks (between-task variance of its coordinates
 over their total variance, on the raw weights of the training tasks), to the power `exponent`,
@@ -26,7 +26,8 @@ STD_FLOOR = 1e-8
 
 
 def segments(layout: Layout, mask: torch.Tensor) -> list[tuple[int, int]]:
-    """(start, end) of each generated LoRA tensor within the generated coordinates (the stats' mask)."""
+    """(start, end) of each generated LoRA tensor within the generated coordinates (the stats'
+    mask)."""
     out, pos, offset = [], 0, 0
     for _, shape in layout:
         n = math.prod(shape)
@@ -36,7 +37,8 @@ def segments(layout: Layout, mask: torch.Tensor) -> list[tuple[int, int]]:
             pos += n
         elif keep.any():
             raise ValueError(
-                "the generated coordinates split a LoRA tensor: the stats' mask must keep whole tensors"
+                "the generated coordinates split a LoRA tensor: the stats' mask must keep whole "
+                "tensors"
             )
         offset += n
     return out
@@ -65,7 +67,8 @@ def coordinate_weights(
 def layer_targets(
     raw: torch.Tensor, segs: list[tuple[int, int]]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-tensor standardised weights [N, K'] and per-tensor (mean, log std) [N, 2 * T_seg] of rows `raw`."""
+    """Per-tensor standardised weights [N, K'] and per-tensor (mean, log std) [N, 2 * T_seg] of rows
+    `raw`."""
     z, stats = torch.empty_like(raw), []
     for a, b in segs:
         part = raw[:, a:b]

@@ -6,10 +6,10 @@ condition is the mean of k items of the task's condition file drawn without repl
 parameters are arranged ``flat`` or per ``layer`` (``arrangement``); the loss weighs each layer by
 its across-task variance share to the power `exponent` (0: every layer alike).
 
-A condition file gives each task a bank of items: a data condition (projection ``set``) its per-example
-embeddings [n, D]; image feature maps (``conv``, [n, C, h, w]) their channel means and standard deviations
-[n, 2C] (the style statistics of each image); a single vector (``mlp`` / ``table``) one item, so every draw
-of it is the same.
+A condition file gives each task a bank of items: a data condition (projection ``set``) its
+per-example embeddings [n, D]; image feature maps (``conv``, [n, C, h, w]) their channel means and
+standard deviations [n, 2C] (the style statistics of each image); a single vector (``mlp`` /
+``table``) one item, so every draw of it is the same.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def condition_items(cond: Condition) -> torch.Tensor:
 
 
 class ConditionBank:
-    """Every task's items, padded into one tensor [T, n_max, D], with a seeded k-of-n pooled draw."""
+    """Every task's items, padded into one tensor [T, n_max, D], with a seeded k-of-n pooled
+    draw."""
 
     def __init__(self, items: list[torch.Tensor]):
         dims = {x.shape[1] for x in items}
@@ -79,7 +80,8 @@ class ConditionBank:
     def draw_indices(
         self, tasks: torch.Tensor, k: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Item indices [B, k] (k distinct items of each row's task, or all of them if it has fewer) and their mask."""
+        """Item indices [B, k] (k distinct items of each row's task, or all of them if it has fewer)
+        and their mask."""
         counts = self.counts[tasks]
         scores = torch.rand(tasks.shape[0], self.bank.shape[1], generator=generator)
         scores[torch.arange(self.bank.shape[1])[None, :] >= counts[:, None]] = (

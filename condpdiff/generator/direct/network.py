@@ -96,7 +96,8 @@ class DirectNet(nn.Module):
         )
 
     def set_condition_scale(self, conds: torch.Tensor) -> None:
-        """Standardise conditions with the mean / std of `conds` [M, D] (the training tasks' items)."""
+        """Standardise conditions with the mean / std of `conds` [M, D] (the training tasks'
+        items)."""
         self.cond_shift.copy_(conds.mean(0))
         self.cond_scale.copy_(conds.std(0, unbiased=False).clamp(min=1e-6))
 
@@ -106,7 +107,8 @@ class DirectNet(nn.Module):
         self.stat_scale.copy_(stats.std(0, unbiased=False).clamp(min=1e-6))
 
     def forward(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Pooled conditions [B, D] -> (targets [B, K'], standardised (mean, log std) [B, 2 T] or None for flat)."""
+        """Pooled conditions [B, D] -> (targets [B, K'], standardised (mean, log std) [B, 2 T] or
+        None for flat)."""
         h = self.trunk((cond - self.cond_shift) / self.cond_scale)
         if self.arrangement == "flat":
             return self.head(h), None
@@ -123,6 +125,7 @@ class DirectNet(nn.Module):
 
 
 def load_direct(folder, device="cpu") -> DirectNet:
-    """Rebuild a trained direct generator from its model folder (config.json + model.safetensors)."""
+    """Rebuild a trained direct generator from its model folder (config.json +
+    model.safetensors)."""
     meta, state = read_model(folder, KIND)
     return load_state(DirectNet.from_description(meta), state, folder, device)

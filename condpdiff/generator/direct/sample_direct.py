@@ -5,7 +5,8 @@ same seed, same file); the drawn item indices are recorded in the output's info 
 ``condition_items``. The generated coordinates are denormalised with the task's row of the stats
 file (``flat``; a task the generator never saw gets the pooled row) or rebuilt from the predicted
 per-tensor mean and std (``layer``); coordinates outside the generated layers, and the task head,
-come from the task's last harvested checkpoint, as for every generator kind (``generator.candidates``).
+come from the task's last harvested checkpoint, as for every generator kind
+(``generator.candidates``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def generate(
     task: str,
     cfg: DirectSamplingConfig,
 ) -> tuple[torch.Tensor, list[list[int]]]:
-    """[num_candidates, K'] in the stats' normalised space for `task`, and each candidate's drawn items."""
+    """[num_candidates, K'] in the stats' normalised space for `task`, and each candidate's drawn
+    items."""
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     net = net.to(device).eval()
@@ -106,9 +108,9 @@ def main(argv=None) -> None:
     bank = ConditionBank([condition_items(cond)])
     if bank.dim != net.cond_dim:
         raise ValueError(
-            f"{a.condition}: condition items of width {bank.dim} do not fit the generator in {a.model} "
-            f"(trained on width {net.cond_dim}): expected the condition it was trained with "
-            f"({net.extra.get('condition')!r}), found {cond.name!r}"
+            f"{a.condition}: condition items of width {bank.dim} do not fit the generator in "
+            f"{a.model} (trained on width {net.cond_dim}): expected the condition it was trained "
+            f"with ({net.extra.get('condition')!r}), found {cond.name!r}"
         )
     if int(bank.counts[0]) == 1:
         log.warning("%s holds one condition item: every candidate is the same", a.condition)

@@ -1,12 +1,14 @@
-"""Train the direct generator: pooled draws of each task's condition items -> that task's checkpoints.
+"""Train the direct generator: pooled draws of each task's condition items -> that task's
+checkpoints.
 
-Every step takes a batch of training rows (the last n checkpoints of every training task), gives each
-row a fresh draw of k of its own task's condition items (seeded, own stream) and regresses the row's
-parameters in the recipe's arrangement with the per-layer weighted MSE (`arrangement`). Writes the
-model folder: model.safetensors, config.json (network, recipe, loss weights, tasks), curve.csv.
+Every step takes a batch of training rows (the last n checkpoints of every training task), gives
+each row a fresh draw of k of its own task's condition items (seeded, own stream) and regresses the
+row's parameters in the recipe's arrangement with the per-layer weighted MSE (`arrangement`). Writes
+the model folder: model.safetensors, config.json (network, recipe, loss weights, tasks), curve.csv.
 
-    python -m condpdiff.generator.direct.train_direct --stats STATS --harvests H1 H2 .. --tasks T1 T2 ..
-        --conditions C1 C2 .. --recipe k8-layer-w0.75 --out-dir DIR [--steps 2000 ...]
+    python -m condpdiff.generator.direct.train_direct --stats STATS --harvests H1 H2 .. \\
+        --tasks T1 T2 .. --conditions C1 C2 .. --recipe k8-layer-w0.75 --out-dir DIR \\
+        [--steps 2000 ...]
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class DirectTrainConfig:
 
 @dataclass
 class TrainingSet:
-    """What the loss needs: targets, (layer) standardised stat targets, row tasks, per-coordinate weights."""
+    """What the loss needs: targets, (layer) standardised stat targets, row tasks, per-coordinate
+    weights."""
 
     target: torch.Tensor  # [N, K']
     stats: torch.Tensor | None  # [N, 2 T] (layer arrangement), raw (mean, log std)
@@ -60,7 +63,8 @@ class TrainingSet:
 def training_set(
     sets: dict, stats: NormStats, recipe: Recipe
 ) -> tuple[TrainingSet, list[tuple[int, int]], torch.Tensor]:
-    """The rows in the recipe's arrangement, the tensors' segments and their across-task variance share."""
+    """The rows in the recipe's arrangement, the tensors' segments and their across-task variance
+    share."""
     layout = next(iter(sets.values())).layout
     segs = arr.segments(layout, stats.mask)
     normalised, ids = training_matrix(sets, stats)
@@ -78,7 +82,8 @@ def training_set(
 def weighted_loss(
     net: DirectNet, data: TrainingSet, idx: torch.Tensor, cond: torch.Tensor
 ) -> torch.Tensor:
-    """Per-layer weighted MSE of a batch (weights and, per-layer, the standardised (mean, log std))."""
+    """Per-layer weighted MSE of a batch (weights and, per-layer, the standardised (mean, log
+    std))."""
     pred, pred_stats = net(cond)
     loss = ((pred - data.target[idx]).pow(2) * data.weights).mean()
     if pred_stats is not None:

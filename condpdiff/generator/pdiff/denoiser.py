@@ -77,7 +77,8 @@ class ResBlock(nn.Module):
 
 
 class ConvProjector(nn.Module):
-    """The image condition's trainable projector (the paper's): feature map [B, C, h, w] -> [B, emb_dim].
+    """The image condition's trainable projector (the paper's): feature map [B, C, h, w] -> [B,
+    emb_dim].
 
     Conv2d(C, 64, 3, pad 1) -> SiLU -> Conv2d(64, 128, 3, stride 2, pad 1) -> SiLU ->
     adaptive average pool to 1x1 -> Linear(128, emb_dim). The frozen feature network that made
@@ -123,12 +124,14 @@ class UNet1D(nn.Module):
     def __init__(
         self, cfg: DenoiserConfig, in_channels: int, length: int, cond_dim: int | Sequence[int]
     ):
-        """`cond_dim`: the condition vector's size D, or for ``cond_mode="conv"`` the feature map shape (C, h, w)."""
+        """`cond_dim`: the condition vector's size D, or for ``cond_mode="conv"`` the feature map
+        shape (C, h, w)."""
         super().__init__()
         levels = len(cfg.channels)
         if length % 2 ** (levels - 1):
             raise ValueError(
-                f"latent length {length} is not divisible by 2**{levels - 1} (diffusion.channels has {levels} levels)"
+                f"latent length {length} is not divisible by 2**{levels - 1} (diffusion.channels "
+                f"has {levels} levels)"
             )
         if cfg.cond_mode not in COND_MODES:
             raise ValueError(
@@ -181,7 +184,8 @@ class UNet1D(nn.Module):
         nn.init.zeros_(self.out[-1].bias)
 
     def describe(self) -> dict:
-        """The constructor's arguments (``cond_dim`` is [C, h, w] in conv mode): enough to rebuild the model."""
+        """The constructor's arguments (``cond_dim`` is [C, h, w] in conv mode): enough to rebuild
+        the model."""
         cond_dim = list(self.cond_dim) if isinstance(self.cond_dim, tuple) else self.cond_dim
         return {
             "config": asdict(self.cfg),
@@ -193,7 +197,8 @@ class UNet1D(nn.Module):
     def embed(
         self, t: torch.Tensor, cond: torch.Tensor, drop: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Per-sample time embedding + projected condition ([B] and [B, D] or [B, C, h, w] -> [B, emb_dim])."""
+        """Per-sample time embedding + projected condition ([B] and [B, D] or [B, C, h, w] -> [B,
+        emb_dim])."""
         if self.cfg.cond_mode == "conv" and tuple(cond.shape[1:]) != self.cond_dim:
             raise ValueError(
                 f"conv condition must be feature maps [B, {', '.join(map(str, self.cond_dim))}], "

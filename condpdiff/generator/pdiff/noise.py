@@ -199,7 +199,8 @@ def sample(
     eta: float = 0.0,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Latents for each row of `cond` [B, D], in ONE batched reverse process; returns AE-scale latents."""
+    """Latents for each row of `cond` [B, D], in ONE batched reverse process; returns AE-scale
+    latents."""
     for step in reverse_process(model, cond, sampler, generator, guidance_scale, eta, progress):
         u = step.u
     return model.from_unit(u)

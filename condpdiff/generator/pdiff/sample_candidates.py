@@ -52,7 +52,8 @@ def image_indices(num_candidates: int, n_images: int) -> list[int]:
 
 
 def candidate_conditions(cond: torch.Tensor, num_candidates: int, cond_mode: str) -> torch.Tensor:
-    """One condition row per candidate: the vector [D] repeated, or the maps [n, C, h, w] cycled (i mod n)."""
+    """One condition row per candidate: the vector [D] repeated, or the maps [n, C, h, w] cycled (i
+    mod n)."""
     if cond_mode == "conv":
         if cond.ndim != 4:
             raise ValueError(

@@ -48,7 +48,8 @@ class AETrainConfig:
 def train(
     x: torch.Tensor, net_cfg: AutoencoderConfig, cfg: AETrainConfig
 ) -> tuple[ParamAutoencoder, list[dict]]:
-    """Fit an autoencoder to the rows of `x` [N, K]; returns it (eval mode, on CPU) and the loss curve."""
+    """Fit an autoencoder to the rows of `x` [N, K]; returns it (eval mode, on CPU) and the loss
+    curve."""
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)

@@ -55,7 +55,8 @@ class StyleMaps:
 
     @classmethod
     def build(cls, maps: list[torch.Tensor], row_style: torch.Tensor) -> StyleMaps:
-        """From one [n_s, C, h, w] tensor per style (all of one map shape) and the rows' style indices."""
+        """From one [n_s, C, h, w] tensor per style (all of one map shape) and the rows' style
+        indices."""
         if not maps:
             raise ValueError("no styles' feature maps")
         shapes = {tuple(m.shape[1:]) for m in maps}
@@ -79,7 +80,8 @@ class StyleMaps:
         return tuple(self.bank.shape[1:])
 
     def draw(self, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Bank indices [B]: for each training row in `rows`, a uniformly drawn map of its own style."""
+        """Bank indices [B]: for each training row in `rows`, a uniformly drawn map of its own
+        style."""
         style = self.row_style[rows.cpu()]
         count = self.counts[style]
         k = (torch.rand(style.shape[0], generator=generator) * count).long().minimum(count - 1)
@@ -109,7 +111,8 @@ def train(
     extra: dict | None = None,
 ) -> tuple[LatentDiffusion, list[dict]]:
     """Fit the denoiser to `latents` [N, C, L] with per-row condition vectors `conds` [N, D],
-    or, for ``cond_mode="conv"``, with `StyleMaps` (a map of the row's style drawn at every batch)."""
+    or, for ``cond_mode="conv"``, with `StyleMaps` (a map of the row's style drawn at every
+    batch)."""
     if isinstance(conds, StyleMaps) != (net_cfg.cond_mode == "conv"):
         raise ValueError(
             f"cond_mode {net_cfg.cond_mode!r} does not fit the conditions given "
@@ -160,9 +163,9 @@ def resolve_cond_mode(cond_mode: str, conds: list[Condition], files: list[str]) 
     sets = [f for f, c in zip(files, conds) if c.projection == "set"]
     if sets:
         raise ValueError(
-            f"{sets[0]}: a data condition (projection 'set', per-example embeddings) is for the generator "
-            f"kind 'direct', which pools k of them per draw; the diffusion model takes one vector or "
-            f"feature maps per task"
+            f"{sets[0]}: a data condition (projection 'set', per-example embeddings) is for the "
+            "generator kind 'direct', which pools k of them per draw; the diffusion model takes "
+            "one vector or feature maps per task"
         )
     if cond_mode == "auto":
         if len(modes) != 1:

@@ -1,4 +1,5 @@
-"""Encode every caption and prompt of the style splits once with the base's T5 (``prompts.PromptCache``).
+"""Encode every caption and prompt of the style splits once with the base's T5
+(``prompts.PromptCache``).
 
 Collects the captions of every split's ``train`` AND ``reference`` entries, every split's
 generation ``prompts`` and the captions of any ``--extra-folders`` (``captions.json``), and
@@ -25,7 +26,8 @@ log = logging.getLogger("condpdiff.image.base.encode_prompts")
 
 
 def collect_prompts(splits: list[str], extra_folders: list[str] = ()) -> list[str]:
-    """The distinct captions/prompts of the splits (train, reference, prompts) and extra folders, sorted."""
+    """The distinct captions/prompts of the splits (train, reference,
+    prompts) and extra folders, sorted."""
     texts: set[str] = set()
     for path in splits:
         split = load_split(path)
@@ -45,7 +47,8 @@ def load_text_encoder(base: str, device: torch.device, dtype: torch.dtype):
         missing = [s for s in ("text_encoder", "tokenizer") if not (Path(base) / s).is_dir()]
         if missing:
             raise ValueError(
-                f"{base}: expected the subfolders text_encoder, tokenizer; missing {', '.join(missing)}"
+                f"{base}: expected the subfolders text_encoder, tokenizer; missing "
+                f"{', '.join(missing)}"
             )
     encoder = (
         T5EncoderModel.from_pretrained(base, subfolder="text_encoder", dtype=dtype)
@@ -73,7 +76,9 @@ def main(argv=None) -> None:
         "--dtype",
         choices=("auto", "float32", "bfloat16"),
         default="auto",
-        help="T5 weights: auto = bfloat16 on a GPU, float32 on a CPU (embeddings are saved float32)",
+        help=(
+            "T5 weights: auto = bfloat16 on a GPU, float32 on a CPU (embeddings are saved float32)"
+        ),
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0)

@@ -50,7 +50,8 @@ def load_rgb(path: str | Path, resolution: int) -> torch.Tensor:
 def square_views(
     img: torch.Tensor, resolution: int, n: int, gen: torch.Generator | None
 ) -> list[torch.Tensor]:
-    """`n` crops of side `resolution` (the first centred, the rest random); one if the image is square."""
+    """`n` crops of side `resolution` (the first centred, the rest random);
+    one if the image is square."""
     _, h, w = img.shape
     if (h, w) == (resolution, resolution):
         return [img]
@@ -65,7 +66,8 @@ def square_views(
 
 
 def read_captions(folder: str | Path) -> list[tuple[Path, str]]:
-    """(image path, caption) of a training folder: its images and ``captions.json`` (file name -> caption)."""
+    """(image path, caption) of a training folder: its images and ``captions.json``
+    (file name -> caption)."""
     folder = Path(folder)
     file = folder / CAPTIONS
     if not file.is_file():
@@ -95,7 +97,8 @@ def base_resolution(transformer, vae) -> int:
 
 
 def load_denoiser(model: str, dtype: torch.dtype = torch.float32) -> dict:
-    """transformer, vae and a DDPMScheduler (from the base's scheduler config) of a hub id or folder; no T5."""
+    """transformer, vae and a DDPMScheduler (from the base's scheduler config) of a hub id or
+    folder; no T5."""
     from diffusers import AutoencoderKL, DDPMScheduler, PixArtTransformer2DModel
 
     if Path(model).exists():
@@ -187,6 +190,7 @@ def diffusion_loss(
 
 
 def trim_tokens(embeds: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Drop padding columns no row uses: masked tokens get zero attention weight, so only rounding changes."""
+    """Drop padding columns no row uses: masked tokens get zero attention weight,
+    so only rounding changes."""
     used = int(mask.sum(1).max()) if mask.numel() else 0
     return embeds[:, : max(used, 1)], mask[:, : max(used, 1)]

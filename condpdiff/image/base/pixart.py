@@ -45,7 +45,8 @@ PIXART_XL_2_256 = dict(
 
 @dataclass(frozen=True)
 class LoraSpec:
-    """peft LoRA settings; the defaults are the public image code's (r=1, alpha 8, Gaussian init)."""
+    """peft LoRA settings; the defaults are the public image code's (r=1,
+    alpha 8, Gaussian init)."""
 
     rank: int = 1
     alpha: int = 8
@@ -201,7 +202,8 @@ def load_components(
         missing = [s for s in needed if not (Path(model) / s).is_dir()]
         if missing:
             raise ValueError(
-                f"{model}: expected the subfolders {', '.join(needed)}; missing {', '.join(missing)}"
+                f"{model}: expected the subfolders {', '.join(needed)}; missing "
+                f"{', '.join(missing)}"
             )
     return dict(
         transformer=PixArtTransformer2DModel.from_pretrained(
@@ -273,13 +275,15 @@ def lora_state_dict(transformer) -> dict[str, torch.Tensor]:
     layout = lora_layout(transformer)
     if set(state) != {n for n, _ in layout}:
         raise ValueError(
-            f"peft state dict keys differ from the layout: {sorted(set(state) ^ {n for n, _ in layout})[:4]}"
+            "peft state dict keys differ from the layout: "
+            f"{sorted(set(state) ^ {n for n, _ in layout})[:4]}"
         )
     return {n: state[n] for n, _ in layout}
 
 
 def load_lora_state(transformer, state: dict[str, torch.Tensor]) -> None:
-    """Set the LoRA tensors from ``state`` (e.g. ``paramfile.unflatten`` of a row); all keys must match."""
+    """Set the LoRA tensors from ``state`` (e.g. ``paramfile.unflatten`` of a row);
+    all keys must match."""
     from peft import set_peft_model_state_dict
 
     expected = {n for n, _ in lora_layout(transformer)}

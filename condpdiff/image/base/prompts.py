@@ -44,7 +44,8 @@ class PromptCache:
         self._index = {p: i for i, p in enumerate(self.prompts)}
 
     def lookup(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(embeds [B, L, D], mask [B, L]) of `prompts`; a prompt not in the cache is an error naming it."""
+        """(embeds [B, L, D], mask [B, L]) of `prompts`;
+        a prompt not in the cache is an error naming it."""
         missing = [p for p in prompts if p not in self._index]
         if missing:
             raise KeyError(f"prompts not in the prompt cache (rerun encode_prompts): {missing[:3]}")

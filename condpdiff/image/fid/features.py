@@ -85,7 +85,8 @@ class Extractor:
         """float32 [N, D] features (CPU) of uint8 images [N, 3, H, W], `batch_size` at a time."""
         if not (images.dtype == torch.uint8 and images.dim() == 4 and images.shape[1] == 3):
             raise ValueError(
-                f"extract expects uint8 images [N, 3, H, W], got {images.dtype} {tuple(images.shape)}"
+                f"extract expects uint8 images [N, 3, H, W], got {images.dtype} "
+                f"{tuple(images.shape)}"
             )
         out = []
         for start in range(0, images.shape[0], batch_size):
@@ -100,7 +101,8 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def resize_and_crop(images: torch.Tensor, side: int) -> torch.Tensor:
-    """uint8 [N, 3, H, W] -> uint8 [N, 3, side, side]: short side to `side` (bicubic, antialiased), centre crop."""
+    """uint8 [N, 3, H, W] -> uint8 [N, 3, side, side]: short side to `side` (bicubic,
+    antialiased), centre crop."""
     if side < 1:
         raise ValueError(f"resolution must be >= 1, got {side}")
     h, w = images.shape[-2:]
@@ -127,7 +129,8 @@ def fid_between(a: torch.Tensor, b: torch.Tensor) -> float:
 
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
-            f"FID needs two feature matrices of one width, got {tuple(a.shape)} and {tuple(b.shape)}"
+            f"FID needs two feature matrices of one width, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
         )
     if min(a.shape[0], b.shape[0]) < 2:
         raise ValueError(
@@ -140,7 +143,8 @@ def fid_between(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class FeatureSet:
-    """Cached features [R, n, D] of R image sets of n images each, and what made them (module docstring)."""
+    """Cached features [R, n, D] of R image sets of n images each,
+    and what made them (module docstring)."""
 
     features: torch.Tensor
     info: dict = field(default_factory=dict)
@@ -187,7 +191,8 @@ class FeatureSet:
 
 
 def load_features(path: str | Path) -> FeatureSet:
-    """Read a features file; a missing, foreign, inconsistent or non-finite one is an error naming it."""
+    """Read a features file; a missing, foreign, inconsistent or non-finite one is an error naming
+    it."""
     with open_safetensors(path, "image features file", FORMAT, tensors=("features",)) as (f, meta):
         features = f.get_tensor("features")
         try:
@@ -214,7 +219,8 @@ def load_features(path: str | Path) -> FeatureSet:
 
 
 def require_comparable(a: FeatureSet, a_path, b: FeatureSet, b_path) -> None:
-    """Two feature sets FID may compare: same extractor, layer, width and resolution; else an error naming both."""
+    """Two feature sets FID may compare: same extractor, layer, width and resolution;
+    else an error naming both."""
     keys = ("extractor", "feature_layer", "resolution")
     theirs = {k: b.info.get(k) for k in keys} | {"dims": b.features.shape[-1]}
     ours = {k: a.info.get(k) for k in keys} | {"dims": a.features.shape[-1]}

@@ -31,7 +31,8 @@ SPLIT_PART = {"selection": "train", "dev": "reference"}  # the only real images 
 def pick_row(
     gen: FeatureSet, gen_path, best_of: str | None = None, row_from: str | None = None
 ) -> int | None:
-    """The one row to score (a selection cache's choice or a generated cell's ``selected_row``), else None."""
+    """The one row to score (a selection cache's choice or a generated cell's ``selected_row``),
+    else None."""
     if best_of is not None and row_from is not None:
         raise SystemExit("give at most one of --row-from and --best-of")
     if best_of is not None:
@@ -67,7 +68,8 @@ def score_features(
     row: int | None = None,
     source: str | None = None,
 ) -> dict:
-    """The score cache of `gen`'s rows (or its row `row`) against `real` on `split` (module docstring)."""
+    """The score cache of `gen`'s rows (or its row `row`) against `real` on `split`
+    (module docstring)."""
     if split not in SPLIT_PART:
         raise ValueError(f"split must be one of {sorted(SPLIT_PART)}, got {split!r}")
     if gen.info["kind"] != "generated":

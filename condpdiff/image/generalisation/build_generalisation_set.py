@@ -1,11 +1,11 @@
 """Build the generalisation set: M LoRAs theta(l) = (1 - l) theta_1 + l theta_2 between two styles.
 
 theta_1 and theta_2 are the two styles' LAST harvested checkpoints (the final fine-tuning step;
-independent of Table 2's scoring). Row i of the output parameter file is theta(l_i), l_i = i / (M - 1),
-mixed by ``interpolate_styles.interpolate`` (float64, back to float32; l = 0 and 1 give the two
-checkpoints exactly). Its info records the grid, the train / test split (``generalisation.common``:
-train on [0.1, 0.2) U [0.3, 0.4) U ... U [0.9, 1.0), test on the rest) and where each end came from;
-a JSON beside it lists the same for reading.
+independent of Table 2's scoring). Row i of the output parameter file is theta(l_i),
+l_i = i / (M - 1), mixed by ``interpolate_styles.interpolate`` (float64, back to float32; l = 0 and
+1 give the two checkpoints exactly). Its info records the grid, the train / test split
+(``generalisation.common``: train on [0.1, 0.2) U [0.3, 0.4) U ... U [0.9, 1.0), test on the rest)
+and where each end came from; a JSON beside it lists the same for reading.
 
     python -m condpdiff.image.generalisation.build_generalisation_set --harvest H1 H2 \\
         --styles S1 S2 --points 51 --out set.safetensors --json set.json

@@ -40,8 +40,8 @@ def lambdas(points: int) -> list[float]:
     """`points` values of l evenly spaced from 0 to 1, both ends included."""
     if points < MIN_POINTS:
         raise ValueError(
-            f"the generalisation set needs at least {MIN_POINTS} points (a grid step of at most 0.1, so "
-            f"every band [a/10, (a+1)/10) holds a point), got {points}"
+            f"the generalisation set needs at least {MIN_POINTS} points (a grid step of at most "
+            f"0.1, so every band [a/10, (a+1)/10) holds a point), got {points}"
         )
     return [i / (points - 1) for i in range(points)]
 
@@ -66,14 +66,16 @@ def split_grid(points: int) -> tuple[list[int], list[int]]:
 
 
 def nearest_train(i: int, train: list[int]) -> int:
-    """The training index nearest to grid index `i` (|i - j| smallest; a tie goes to the lower l)."""
+    """The training index nearest to grid index `i` (|i - j| smallest;
+    a tie goes to the lower l)."""
     if not train:
         raise ValueError("no training points to take a nearest neighbour from")
     return min(train, key=lambda j: (abs(i - j), j))
 
 
 def where(i: int, train: list[int]) -> str:
-    """``gap`` when a test index lies between two training indices, ``outside`` when beyond them all."""
+    """``gap`` when a test index lies between two training indices,
+    ``outside`` when beyond them all."""
     return "gap" if min(train) < i < max(train) else "outside"
 
 
@@ -86,8 +88,9 @@ def relative_distance(theta: torch.Tensor, true: torch.Tensor) -> float:
 def line_position(
     theta: torch.Tensor, theta1: torch.Tensor, theta2: torch.Tensor
 ) -> tuple[float, float]:
-    """(l_hat, off): the l of theta's orthogonal projection onto the line theta_1 -> theta_2, and the
-    distance from theta to that line relative to ||theta_2 - theta_1||. theta(l) gives (l, 0)."""
+    """(l_hat, off): the l of theta's orthogonal projection onto the line theta_1 -> theta_2, and
+    the distance from theta to that line relative to ||theta_2 - theta_1||. theta(l) gives
+    (l, 0)."""
     a, d = theta1.double(), (theta2.double() - theta1.double())
     dd = float(d.dot(d))
     if dd == 0.0:
@@ -135,7 +138,8 @@ class GeneralisationSet:
 
 
 def load_set(path) -> GeneralisationSet:
-    """Read a set file written by ``build_generalisation_set``; its grid must be the one its info records."""
+    """Read a set file written by ``build_generalisation_set``;
+    its grid must be the one its info records."""
     pset = ParamSet.load(path)
     info = pset.info
     if info.get("kind") != "generalisation-set" or "points" not in info or "styles" not in info:
@@ -152,14 +156,15 @@ def load_set(path) -> GeneralisationSet:
             path,
             "a generalisation set whose rows or split do not fit its grid",
             f"{points} rows, train {train[:4]}..., test {test[:4]}...",
-            f"{pset.n} rows, train {info.get('train', [])[:4]}..., test {info.get('test', [])[:4]}...",
+            f"{pset.n} rows, train {info.get('train', [])[:4]}..., test "
+            f"{info.get('test', [])[:4]}...",
         )
     return GeneralisationSet(pset, lambdas(points), train, test, list(info["styles"]))
 
 
 def image_pipeline(base: str, cfg):
-    """(pipeline, device): the base's PixArt pipeline without its T5 encoder (``generate_images.load_pipeline``),
-    on `cfg`'s device with `cfg`'s thread count."""
+    """(pipeline, device): the base's PixArt pipeline without its T5 encoder
+    (``generate_images.load_pipeline``), on `cfg`'s device with `cfg`'s thread count."""
     from condpdiff.image.generation.generate_images import load_pipeline
 
     if cfg.threads > 0:
@@ -174,7 +179,8 @@ def image_pipeline(base: str, cfg):
 
 
 def inject_lora(pipe, rank: int, alpha: int, pset: ParamSet, path, base: str) -> None:
-    """peft LoRA into the pipeline's transformer (once); a layout unlike the set's is an error naming `path`."""
+    """peft LoRA into the pipeline's transformer (once);
+    a layout unlike the set's is an error naming `path`."""
     from condpdiff.image.base import pixart
 
     device = next(pipe.transformer.parameters()).device
@@ -203,9 +209,10 @@ def set_vector(pipe, vector: torch.Tensor, layout) -> None:
 
 
 class KeepImages:
-    """Stands in for an ``Extractor`` in ``generate_images.generate_row``: returns the real extractor's
-    features and keeps the images it was given (uint8 [n, 3, r, r], already resized and centre-cropped
-    to the FID resolution), so one generation pass gives both the features and the images."""
+    """Stands in for an ``Extractor`` in ``generate_images.generate_row``: returns the real
+    extractor's features and keeps the images it was given (uint8 [n, 3, r, r], already resized and
+    centre-cropped to the FID resolution), so one generation pass gives both the features and the
+    images."""
 
     def __init__(self, extractor):
         self.extractor, self.kept = extractor, []

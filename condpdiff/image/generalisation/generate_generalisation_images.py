@@ -10,8 +10,9 @@ which become
 
 For every TEST l, theta(l) generates ``--reference-images`` images at ``--reference-seed`` (other
 noise than the condition images and than the evaluation images, whose seed is the generation seed),
-kept as FID features [T, R, D] (``--reference-features``): the set a test l's FID is reported against.
-The generator never sees them. A grid PNG shows the first condition images of up to 8 l values.
+kept as FID features [T, R, D] (``--reference-features``): the set a test l's FID is reported
+against. The generator never sees them. A grid PNG shows the first condition images of up to 8 l
+values.
 
 Images are resized and centre-cropped to the FID resolution before anything sees them (the ResNet
 then resizes them to its own ``image_size``), so the condition encoder reads exactly the pixels the
@@ -66,13 +67,14 @@ def check_seeds(eval_seed: int, condition_seed: int, reference_seed: int) -> Non
     }
     if len(set(seeds.values())) != 3:
         raise ValueError(
-            f"image.generalisation: the condition, reference and evaluation images need three different "
-            f"seeds, got {seeds}"
+            "image.generalisation: the condition, reference and evaluation images need three "
+            f"different seeds, got {seeds}"
         )
 
 
 def run(a, cfg: GenerationConfig, enc: ImageEncoderConfig):
-    """(maps [M, k, C, h, w], condition features, reference features, grid rows, encoder name, the grid rows' l)."""
+    """(maps [M, k, C, h, w], condition features, reference features, grid rows,
+    encoder name, the grid rows' l)."""
     gset = load_set(a.set)
     split, cache = load_split(a.split), PromptCache.load(a.prompts)
     missing = [q for q in split.prompts if q not in cache.prompts]
@@ -211,7 +213,8 @@ def main(argv=None) -> None:
     rf.save(a.reference_features)
     write_grid(a.grid, grid)
     log.info(
-        "%s: maps %s (%s); condition features %s, reference features %s; grid rows at l = %s; %.0fs",
+        "%s: maps %s (%s); condition features %s, reference features %s; grid rows at l = %s; "
+        "%.0fs",
         a.conditions,
         tuple(maps.shape),
         encoder_name,

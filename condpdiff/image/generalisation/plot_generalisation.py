@@ -116,18 +116,21 @@ def title(record: dict) -> str:
     s1, s2 = record["styles"]
     im = record["images"]
     return (
-        f"Generalisation set {s1} -> {s2}: {record['points']} LoRAs theta(l) = (1 - l) theta_1 + l theta_2, trained"
-        f" on {len(record['train'])} l in [0.1, 0.2) U [0.3, 0.4) U ... U [0.9, 1.0), tested on {len(record['test'])}"
-        f" l. FID of {im['evaluation']['n']} images (seed {im['evaluation']['seed']}) against the l's own"
-        f" {im['reference']['n']} reference images (seed {im['reference']['seed']}; lower is better); generator"
-        f" conditioned on {im['condition']['n']} condition images (seed {im['condition']['seed']}), candidate"
-        f" picked by '{record['select']}' of {record['candidates_per_l']}; dist = ||theta - theta(l)|| /"
-        f" ||theta(l)|| (raw parameters); l_hat = the l of the generated LoRA's projection onto the line."
+        f"Generalisation set {s1} -> {s2}: {record['points']} LoRAs theta(l) = (1 - l) theta_1 + l "
+        f"theta_2, trained on {len(record['train'])} l in [0.1, 0.2) U [0.3, 0.4) U ... U [0.9, "
+        f"1.0), tested on {len(record['test'])} l. FID of {im['evaluation']['n']} images (seed "
+        f"{im['evaluation']['seed']}) against the l's own {im['reference']['n']} reference images "
+        f"(seed {im['reference']['seed']}; lower is better); generator conditioned on "
+        f"{im['condition']['n']} condition images (seed {im['condition']['seed']}), candidate "
+        f"picked by '{record['select']}' of {record['candidates_per_l']}; dist = ||theta - "
+        "theta(l)|| / ||theta(l)|| (raw parameters); l_hat = the l of the generated LoRA's "
+        "projection onto the line."
     )
 
 
 def training_line(training: dict | None) -> str:
-    """One sentence on the generator at its training l (``sample_generalisation_training``), or ''."""
+    """One sentence on the generator at its training l
+    (``sample_generalisation_training``), or ''."""
     if not training:
         return ""
     s = training["summary"]
@@ -140,9 +143,10 @@ def training_line(training: dict | None) -> str:
         else f" (the autoencoder alone: {s['mean_recon_dist']:.4f})"
     )
     return (
-        f"At its {s['n']} TRAINING l (parameter space only, no images) the generated LoRA is on average"
-        f" {s['mean_dist']:.4f} from theta(l){recon}; its l_hat ranges {lo:.3f}..{hi:.3f} (spread"
-        f" {s['l_hat_spread']:.4f} for an l spread of {s['lambda_spread']:.3f}; correlation with l {corr})."
+        f"At its {s['n']} TRAINING l (parameter space only, no images) the generated LoRA is on "
+        f"average {s['mean_dist']:.4f} from theta(l){recon}; its l_hat ranges {lo:.3f}..{hi:.3f} "
+        f"(spread {s['l_hat_spread']:.4f} for an l spread of {s['lambda_spread']:.3f}; correlation "
+        f"with l {corr})."
     )
 
 
@@ -166,7 +170,8 @@ def to_html(record: dict, training: dict | None = None) -> str:
     body = "\n".join(row(r) for r in table_rows(record) + summary_rows(record))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>generalisation</title><style>"
-        "table{border-collapse:collapse;font-family:sans-serif;font-size:13px}td,th{border:1px solid #ccc;"
+        "table{border-collapse:collapse;font-family:sans-serif;font-size:13px}"
+        "td,th{border:1px solid #ccc;"
         "padding:2px 6px;text-align:right}</style></head><body>"
         f"<p>{html.escape(title(record))}</p><table>{row(HEADER, 'th')}\n{body}</table>"
         f"<p>{html.escape(training_line(training))}</p></body></html>\n"

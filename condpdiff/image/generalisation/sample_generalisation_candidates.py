@@ -1,4 +1,5 @@
-"""Sample candidate LoRAs for every TEST l of the generalisation set, conditioned on that l's images.
+"""Sample candidate LoRAs for every TEST l of the generalisation set,
+conditioned on that l's images.
 
 For test l, ``generator.pdiff.sample_candidates.generate`` draws ``num_candidates`` latents in one
 batched reverse process, candidate c conditioned on the l's condition image c mod k (its maps from

@@ -43,7 +43,8 @@ def spread(xs: list[float]) -> float:
 
 
 def check(gset, maps, stats, diffusion, ae, sampler: str, cfg: SamplingConfig, recon: dict) -> dict:
-    """Per training l: each candidate's distance to theta(l) and l_hat; summary over the training l."""
+    """Per training l: each candidate's distance to theta(l) and l_hat;
+    summary over the training l."""
     as_test = dataclasses.replace(gset, test=list(gset.train))
     params = sample_all(as_test, maps, stats, diffusion, ae, sampler, cfg)
     c, (t1, t2) = cfg.num_candidates, gset.ends()
@@ -126,8 +127,8 @@ def main(argv=None) -> None:
     write_json(a.out, {**record, "generator": str(folder), "set": a.set})
     s = record["summary"]
     log.info(
-        "%s: at %d training l the generated LoRA is %.4f from theta(l) (autoencoder alone %s); l_hat spread %.4f "
-        "for l spread %.3f, correlation %s",
+        "%s: at %d training l the generated LoRA is %.4f from theta(l) (autoencoder alone %s); "
+        "l_hat spread %.4f for l spread %.3f, correlation %s",
         a.out,
         s["n"],
         s["mean_dist"],

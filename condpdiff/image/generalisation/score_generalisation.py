@@ -5,8 +5,8 @@ generates the evaluation images (style 1's prompts, noise seeded from the genera
 SAME prompts and noise for every arm, other noise than the reference and condition images;
 ``generate_images.generate_row``) and is scored by FID against that l's reference images:
 
-- ``generated``: the candidate sampled for l (``--select first``: candidate 0; ``condition_fid``: the
-  candidate whose images, generated at the condition images' seeds, have the lowest FID against
+- ``generated``: the candidate sampled for l (``--select first``: candidate 0; ``condition_fid``:
+  the candidate whose images, generated at the condition images' seeds, have the lowest FID against
   l's own CONDITION images: selection on the conditioning data, never on the reference images);
 - ``nearest``: theta of the training l nearest to l (the issue's baseline; it knows l);
 - ``retrieved``: theta of the training l whose condition images are nearest to l's (the distance
@@ -106,7 +106,8 @@ def check_inputs(gset, cands: ParamSet, cands_path, cond, cond_path, ref, ref_pa
 
 
 def summary(rows: list[dict]) -> dict:
-    """Means over the test l, and how often generated beats each baseline (all test l, and per `where`)."""
+    """Means over the test l, and how often generated beats each baseline
+    (all test l, and per `where`)."""
     out = {}
     for part in ("all", "gap", "outside"):
         rs = [r for r in rows if part == "all" or r["where"] == part]
@@ -192,8 +193,8 @@ def run(a, cfg: GenerationConfig) -> dict:
         )
         r = rows[-1]
         log.info(
-            "l=%.3f (%s): FID generated %.3f / nearest (l=%.3f) %.3f / retrieved (l=%.3f) %.3f / true %.3f;"
-            " distance %.4f / %.4f / %.4f; l_hat %.3f",
+            "l=%.3f (%s): FID generated %.3f / nearest (l=%.3f) %.3f / retrieved (l=%.3f) %.3f / "
+            "true %.3f; distance %.4f / %.4f / %.4f; l_hat %.3f",
             r["lambda"],
             r["where"],
             r["fid_generated"],
@@ -281,15 +282,16 @@ def main(argv=None) -> None:
     cfg = cli.dataclass_from_args(GenerationConfig, a)
     if a.condition_seed == cfg.seed:
         p.error(
-            f"--condition-seed {a.condition_seed} equals the evaluation seed: the two image sets need other noise"
+            f"--condition-seed {a.condition_seed} equals the evaluation seed: the two image sets "
+            "need other noise"
         )
     record = run(a, cfg)
     write_text(a.csv, to_csv(record))
     write_json(a.out, record)
     s = record["summary"]["all"]
     log.info(
-        "%s: %d test l in %.0fs; mean FID generated %.3f / nearest %.3f / retrieved %.3f / true %.3f; "
-        "generated wins FID %s",
+        "%s: %d test l in %.0fs; mean FID generated %.3f / nearest %.3f / retrieved %.3f / true "
+        "%.3f; generated wins FID %s",
         a.out,
         s["n"],
         record["seconds"],

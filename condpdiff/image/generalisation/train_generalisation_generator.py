@@ -50,7 +50,8 @@ AE, DIFF = "ae-", "diffusion-"
 
 
 def pool_maps(maps: torch.Tensor, pool: str) -> torch.Tensor:
-    """[M, k, C, h, w] condition maps as the generator sees them: all k (``each``) or their mean (``mean``, k = 1)."""
+    """[M, k, C, h, w] condition maps as the generator sees them:
+    all k (``each``) or their mean (``mean``, k = 1)."""
     if pool not in POOLS:
         raise ValueError(
             f"image.generalisation.condition_pool must be one of {POOLS}, got {pool!r}"
@@ -69,7 +70,8 @@ def fit(
     sources: dict,
     pool: str = "each",
 ) -> tuple:
-    """(stats, autoencoder, ae curve, diffusion, diffusion curve, report) trained on the set's training rows."""
+    """(stats, autoencoder, ae curve, diffusion, diffusion curve,
+    report) trained on the set's training rows."""
     maps = pool_maps(maps, pool)
     if norm not in NORMS:
         raise ValueError(f"image.generalisation.norm must be one of {NORMS}, got {norm!r}")
@@ -183,7 +185,8 @@ def main(argv=None) -> None:
     write_json(out / "report.json", report)
     rec = list(report["recon_relative_distance"].values())
     log.info(
-        "%s: autoencoder %.0fs, diffusion %.0fs; reconstruction distance %.4f..%.4f (grid step %.4f)",
+        "%s: autoencoder %.0fs, diffusion %.0fs; reconstruction distance %.4f..%.4f (grid step "
+        "%.4f)",
         out,
         report["autoencoder_seconds"],
         report["diffusion_seconds"],

@@ -61,7 +61,8 @@ class GenerationConfig:
 
 
 def image_generator(seed: int, j: int) -> torch.Generator:
-    """The noise generator of image j: seeded from (seed, j) alone, so identical in every arm and batch size."""
+    """The noise generator of image j: seeded from (seed, j) alone,
+    so identical in every arm and batch size."""
     return torch.Generator().manual_seed(
         int(np.random.SeedSequence([seed, j]).generate_state(1)[0])
     )
@@ -87,7 +88,8 @@ def choose_rows(
     best_of: str | None = None,
     row_from: str | None = None,
 ) -> tuple[ParamSet, list[int], dict]:
-    """The rows to generate from, their indices in the file, and the record ``text.score`` keeps as ``rows``."""
+    """The rows to generate from, their indices in the file,
+    and the record ``text.score`` keeps as ``rows``."""
     if best_of is not None and row_from is not None:
         raise SystemExit("give at most one of --row-from and --best-of")
     n_in_file, idx, row = pset.n, list(range(pset.n)), None
@@ -111,7 +113,8 @@ def choose_rows(
     if row is not None:
         if not 0 <= row < pset.n:
             raise SystemExit(
-                f"{best_of or row_from}: selected row {row} is not a row of {params_path} ({pset.n} rows)"
+                f"{best_of or row_from}: selected row {row} is not a row of {params_path} "
+                f"({pset.n} rows)"
             )
         pset, idx = pset.select([row]), [idx[row]]
     record = {
@@ -150,7 +153,8 @@ def grid_rows(n_rows: int) -> list[int]:
 
 
 def write_grid(path, rows: list[torch.Tensor]) -> None:
-    """uint8 [k, 3, H, W] per row -> one PNG: each row's images side by side, rows stacked (atomic)."""
+    """uint8 [k, 3, H, W] per row -> one PNG:
+    each row's images side by side, rows stacked (atomic)."""
     from PIL import Image
 
     width = max(r.shape[0] for r in rows)
@@ -172,7 +176,8 @@ def generate_row(
     extractor: Extractor,
     device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features [n_images, D] of one row's images, and its first GRID_COLS images (uint8, native size)."""
+    """Features [n_images, D] of one row's images,
+    and its first GRID_COLS images (uint8, native size)."""
     side = pipe.transformer.config.sample_size * pipe.vae_scale_factor
     feats, first = [], []
     for start in range(0, cfg.n_images, cfg.batch_size):

@@ -1,4 +1,5 @@
-"""One figure per style: its reference images above the four arms of Table 2, same prompts and seeds.
+"""One figure per style: its reference images above the four arms of Table 2,
+same prompts and seeds.
 
 Rows, top to bottom: 8 of the style's held-out reference images; the base model alone
 (no LoRA); ``original`` (the harvested checkpoint Table 2 reports: the cell's ``best_step``);

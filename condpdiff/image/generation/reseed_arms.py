@@ -83,7 +83,8 @@ def main(argv=None) -> None:
     )
     if reference.info.get("part") != "reference":
         raise SystemExit(
-            f"{a.reference}: expected features of the style's reference images, found part {reference.info.get('part')!r}"
+            f"{a.reference}: expected features of the style's reference images, found part "
+            f"{reference.info.get('part')!r}"
         )
     extractor = Extractor(a.extractor, a.weights_path)
     if cfg.threads > 0:

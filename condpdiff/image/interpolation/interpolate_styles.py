@@ -1,4 +1,5 @@
-"""Interpolation between two styles' LoRAs, scored by FID against both styles (target ``interpolation``).
+"""Interpolation between two styles' LoRAs, scored by FID against both styles
+(target ``interpolation``).
 
 For each arm (``generated``: the candidate Table 2 selected for the style, the cell's
 ``selected_row``; ``original``: the harvested checkpoint Table 2 reports, the cell's
@@ -99,7 +100,8 @@ def interpolate(state1: State, state2: State, lam: float) -> State:
 
 
 def crossings(lams: list[float], fid1: list[float], fid2: list[float]) -> list[float]:
-    """The l where FID to style 1 - FID to style 2 changes sign (or is 0), linear between grid points."""
+    """The l where FID to style 1 - FID to style 2 changes sign (or is 0),
+    linear between grid points."""
     d = [a - b for a, b in zip(fid1, fid2)]
     out = []
     for i in range(len(lams) - 1):
@@ -115,8 +117,9 @@ def crossings(lams: list[float], fid1: list[float], fid2: list[float]) -> list[f
 def strip_indices(
     prompts: list[str], splits: list[StyleSplitFile], k: int, limit: int
 ) -> list[int]:
-    """`k` images j (< `limit`) shown in the strip: first distinct prompts that caption a reference image
-    of both styles (the ends then show the same subject), then other distinct prompts, then any j."""
+    """`k` images j (< `limit`) shown in the strip: first distinct prompts that caption a reference
+    image of both styles (the ends then show the same subject), then other distinct prompts, then
+    any j."""
 
     def matched(j: int) -> bool:
         return all(prompts[j % len(prompts)] in s.captions("reference") for s in splits)
@@ -136,7 +139,8 @@ def strip_indices(
 
 
 def reference_image_paths(split: StyleSplitFile, prompts: list[str], js: list[int]) -> list:
-    """Per strip image j: the style's first reference image captioned like prompt j, else reference j."""
+    """Per strip image j: the style's first reference image captioned like prompt j,
+    else reference j."""
     paths, caps = split.paths("reference"), split.captions("reference")
     out = []
     for j in js:
@@ -148,7 +152,8 @@ def reference_image_paths(split: StyleSplitFile, prompts: list[str], js: list[in
 def check_reference(
     fs: FeatureSet, path, style: str, extractor: Extractor, resolution: int
 ) -> None:
-    """Reference features of `style` made like ours (extractor, layer, resolution); else an error naming the file."""
+    """Reference features of `style` made like ours (extractor, layer, resolution);
+    else an error naming the file."""
     want = {
         "kind": "real",
         "part": "reference",
@@ -327,8 +332,8 @@ def to_csv(record: dict) -> str:
 
 
 def endpoint_report(record: dict) -> list[str]:
-    """l = 0 reproduces Table 2's images of style 1: FID to style 1 there should equal its cell (and l = 1
-    Table 2's of style 2 when both styles share their prompts)."""
+    """l = 0 reproduces Table 2's images of style 1: FID to style 1 there should equal its cell (and
+    l = 1 Table 2's of style 2 when both styles share their prompts)."""
     lines = []
     for arm in record["arms"]:
         ends = [r for r in record["rows"] if r["arm"] == arm and r["lambda"] in (0.0, 1.0)]

@@ -5,8 +5,8 @@ where they cross.
   style 1 (left) and of style 2 (right), captioned like the row's prompt where one is; small
   images are shown enlarged (nearest neighbour, as ``render_figure.compose``);
 - curve PNG: FID against style 1 and style 2 as l goes from 0 (style 1's LoRA) to 1 (style 2's);
-  solid/circles = generated, dashed/squares = original, dash-dot/triangles = soup; dotted lines = the base
-  model (no LoRA); x = where the two curves of an arm cross;
+  solid/circles = generated, dashed/squares = original, dash-dot/triangles = soup; dotted lines =
+  the base model (no LoRA); x = where the two curves of an arm cross;
 - crossing table (Markdown): per arm the crossing l, the FID there and the curves' ends.
 """
 
@@ -78,7 +78,8 @@ def curves(record: dict, arm: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def strip_png(tensors: dict, info: dict, path) -> None:
-    """Header (style 1 reference | l values | style 2 reference), then a row per shown image and arm."""
+    """Header (style 1 reference | l values | style 2 reference),
+    then a row per shown image and arm."""
     from PIL import Image, ImageDraw
 
     images = tensors["images"]  # uint8 [arms, l values, k, 3, s, s]
@@ -179,11 +180,13 @@ def crossing_md(record: dict) -> str:
     lines = [
         f"## Interpolation {s1} -> {s2}: where FID to {s1} = FID to {s2}",
         "",
-        f"{record.get('formula', '')}; l in {len(record['lambdas'])} steps from 0 to 1; {g.get('n_images')} images"
-        f" per point (Table 2's prompts and seeds), FID features {record.get('extractor')}. No LoRA: FID to {s1}"
-        f" {record['nolora']['fid_style1']:.2f}, to {s2} {record['nolora']['fid_style2']:.2f}.",
+        f"{record.get('formula', '')}; l in {len(record['lambdas'])} steps from 0 to 1; "
+        f"{g.get('n_images')} images per point (Table 2's prompts and seeds), FID features "
+        f"{record.get('extractor')}. No LoRA: FID to {s1} {record['nolora']['fid_style1']:.2f}, to "
+        f"{s2} {record['nolora']['fid_style2']:.2f}.",
         "",
-        f"| arm | crossing l | FID there | to {s1} at l=0 | to {s2} at l=0 | to {s1} at l=1 | to {s2} at l=1 |",
+        f"| arm | crossing l | FID there | to {s1} at l=0 | to {s2} at l=0 | to {s1} at l=1 | to "
+        f"{s2} at l=1 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for arm in record["arms"]:
@@ -192,7 +195,8 @@ def crossing_md(record: dict) -> str:
         where = ", ".join(f"{x:.3f}" for x in xs) or "none"
         there = ", ".join(f"{np.interp(x, lam, f1):.2f}" for x in xs) or "-"
         lines.append(
-            f"| {arm} | {where} | {there} | {f1[0]:.2f} | {f2[0]:.2f} | {f1[-1]:.2f} | {f2[-1]:.2f} |"
+            f"| {arm} | {where} | {there} | {f1[0]:.2f} | {f2[0]:.2f} | {f1[-1]:.2f} | "
+            f"{f2[-1]:.2f} |"
         )
     return "\n".join(lines) + "\n"
 

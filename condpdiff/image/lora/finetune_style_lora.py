@@ -65,12 +65,14 @@ class StyleFinetuneConfig:
         if self.steps < self.harvest_last * self.harvest_every:
             raise ValueError(
                 f"steps = {self.steps} is fewer than harvest_last x harvest_every = "
-                f"{self.harvest_last} x {self.harvest_every}: raise steps or harvest fewer checkpoints"
+                f"{self.harvest_last} x {self.harvest_every}: raise steps or harvest fewer "
+                "checkpoints"
             )
 
 
 def harvest_steps(cfg: StyleFinetuneConfig) -> list[int]:
-    """The harvested steps (1-based): the last `harvest_last`, `harvest_every` apart, ending at `steps`."""
+    """The harvested steps (1-based): the last `harvest_last`,
+    `harvest_every` apart, ending at `steps`."""
     return [cfg.steps - i * cfg.harvest_every for i in reversed(range(cfg.harvest_last))]
 
 
@@ -86,7 +88,8 @@ class StyleData:
 def prepare(
     base: str, prompts: str, split_path: str, cfg: StyleFinetuneConfig, device: torch.device
 ):
-    """(transformer, DDPM scheduler, StyleData): the base without T5, the train images encoded once."""
+    """(transformer, DDPM scheduler, StyleData): the base without T5,
+    the train images encoded once."""
     comps = lt.load_denoiser(base)
     split = load_split(split_path)
     vae = comps["vae"].to(device).eval().requires_grad_(False)

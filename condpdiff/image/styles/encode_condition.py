@@ -1,4 +1,5 @@
-"""Encode one style's image condition: its TRAIN images through the frozen ResNet-18 feature network.
+"""Encode one style's image condition: its TRAIN images through the frozen ResNet-18 feature
+network.
 
 Reads the style split file (``condpdiff.image.styles.splitfile``) and opens only the ``train``
 images: the ``reference`` images are held out for FID and must not leak into the generator.

@@ -62,7 +62,8 @@ def list_images(folder: str | Path, verify: bool = True, min_count: int = 1) -> 
     )
     if len(files) < min_count:
         raise ValueError(
-            f"{folder}: needs at least {min_count} images ({', '.join(IMAGE_SUFFIXES)}), found {len(files)}"
+            f"{folder}: needs at least {min_count} images ({', '.join(IMAGE_SUFFIXES)}), found "
+            f"{len(files)}"
         )
     if verify:
         for p in files:
@@ -125,7 +126,8 @@ def split_style_groups(
     train = sorted(set(map(Path, images)) - set(reference))
     if len(train) < min_train:
         raise ValueError(
-            f"split by group leaves {len(train)} train images (needs {min_train}): lower n_reference"
+            f"split by group leaves {len(train)} train images (needs {min_train}): lower "
+            "n_reference"
         )
     return train, sorted(reference)
 

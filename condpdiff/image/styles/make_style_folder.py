@@ -55,7 +55,8 @@ def stylized_folder(
         for half, (x0, x1) in (("L", (0, w // 2)), ("R", (w // 2, w))):
             if x1 - x0 < crop or h < crop:
                 raise ValueError(
-                    f"photo {name}: a {crop}px crop does not fit its {half} half at short side {short_side}"
+                    f"photo {name}: a {crop}px crop does not fit its {half} half at short side "
+                    f"{short_side}"
                 )
             for i in range(per_half):
                 y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(x0, x1 - crop + 1))

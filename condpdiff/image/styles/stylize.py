@@ -63,7 +63,8 @@ class StylizeConfig:
         width = self.short_side // 2 if self.half else self.short_side
         if not 0 < self.crop <= width:
             raise ValueError(
-                f"crop {self.crop} must be in 1..{width} (short_side {self.short_side}, half {self.half})"
+                f"crop {self.crop} must be in 1..{width} (short_side {self.short_side}, half "
+                f"{self.half})"
             )
         if self.n_images < 1:
             raise ValueError(f"n_images must be >= 1, got {self.n_images}")

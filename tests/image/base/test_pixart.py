@@ -1,4 +1,5 @@
-"""PixArt-alpha components, LoRA and its parameter layout (tiny and meta-device models; no network)."""
+"""PixArt-alpha components, LoRA and its parameter layout
+(tiny and meta-device models; no network)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""build_base + pretrain_base end to end on a tiny PixArt: a loadable pipeline folder, NaN stops it."""
+"""build_base + pretrain_base end to end on a tiny PixArt:
+a loadable pipeline folder, NaN stops it."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ FAST = [
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """A built tiny base (8 px images) and a folder of 5 captioned images (non-square: random crops)."""
+    """A built tiny base (8 px images) and a folder of 5 captioned images
+    (non-square: random crops)."""
     from PIL import Image
 
     root = tmp_path_factory.mktemp("pretrain")

@@ -1,6 +1,6 @@
-"""The generalisation set (target ``generalisation``): the grid and its band split, the nearest training
-l, the parameter measures, the set file, training and sampling on a toy set, the table and figure,
-the config checks and the target's paths."""
+"""The generalisation set (target ``generalisation``): the grid and its band split, the nearest
+training l, the parameter measures, the set file, training and sampling on a toy set, the table and
+figure, the config checks and the target's paths."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def test_paper_bands_train_on_odd_tenths_and_test_on_the_rest():
 
 @pytest.mark.parametrize("points", [11, 21, 31, 41, 51, 101, 1000, 1001])
 def test_band_membership_is_exact_at_the_band_edges(points):
-    """Integer band arithmetic agrees with exact rationals: no grid point slips across an edge by rounding."""
+    """Integer band arithmetic agrees with exact rationals:
+    no grid point slips across an edge by rounding."""
     for i in range(points):
         lam = Fraction(i, points - 1)
         exact = lam < 1 and int(lam * 10) % 2 == 1

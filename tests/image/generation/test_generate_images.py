@@ -61,7 +61,8 @@ def make_split(root, prompts=PROMPTS, n=4):
 
 
 def make_params(base, path, rows, rank=1):
-    """A parameter file whose rows are (lora_A scale, lora_B scale) pairs on seeded random tensors."""
+    """A parameter file whose rows are (lora_A scale,
+    lora_B scale) pairs on seeded random tensors."""
     transformer = px.add_lora(
         px.load_components(str(base), text_encoder=False)["transformer"], px.LoraSpec(rank)
     )

@@ -262,7 +262,8 @@ def test_whole_run_on_a_tiny_base(tmp_path):
                 str(refs[-1]),
             ]
         )
-        # style 1: its generated and original rows have LoRA B = 0 (the base's images); style 2: two strong LoRAs
+        # style 1: its generated and original rows have LoRA B = 0 (the base's images);
+        # style 2: two strong LoRAs
         b_gen, b_orig = (0.0, 0.0) if i == 0 else (0.5, 0.3)
         files[f"h{i}"] = make_params(
             tmp_path / "base", tmp_path / f"h{i}.safetensors", [(1, b_orig), (1, 0.2)]

@@ -1,4 +1,5 @@
-"""finetune_style_lora on a tiny PixArt: harvest round trip, train images only, no T5, NaN stops it."""
+"""finetune_style_lora on a tiny PixArt: harvest round trip, train images only,
+no T5, NaN stops it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The image condition entry point: train images only (never the FID reference), one map per image."""
+"""The image condition entry point: train images only
+(never the FID reference), one map per image."""
 
 from __future__ import annotations
 
