@@ -37,6 +37,8 @@ if config.get("image"):
     include: "workflow/rules/image_generalisation.smk"
 
 
+include: "workflow/rules/audit_common.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/analysis.smk"
 
 

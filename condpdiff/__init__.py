@@ -9,9 +9,12 @@ Subpackages, lowest first (a package imports only those above it in this list; `
 - ``pipeline``: what the Snakefile imports (config check, names, artifact paths, code hash,
   targets); imports no torch;
 - ``params``: the parameter file format (harvested checkpoints = candidates) and normalisation;
-- ``conditions``: condition files and encoders (text: CLIP, sentence encoders; images: ResNet-18);
+- ``conditions``: condition files and encoders (text: CLIP, sentence encoders; images: ResNet-18),
+  and the audit's condition controls (null and shuffled conditions);
 - ``generator``: the parameter generators, one subpackage per kind (``pdiff``: autoencoder +
   conditional latent diffusion; ``direct``: a task's data mapped to its LoRA in one pass);
+- ``audit``: the audit's noise baseline and memorisation measure (arXiv 2506.07998), over
+  checkpoints and candidates of any domain;
 - ``text``: GLUE tasks and data, BERT-family backbones, LoRA fine-tuning, scoring, adapter export;
 - ``image``: styles, the PixArt-alpha base, style LoRA fine-tuning, image generation, FID,
   interpolation and the style-continuous generalisation set (one subpackage per concept);

@@ -18,6 +18,7 @@ ORDER = [
     "params",
     "conditions",
     "generator",
+    "audit",
     "text",
     "evaluate",
     "analysis",

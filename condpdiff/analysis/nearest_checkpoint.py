@@ -29,39 +29,15 @@ import argparse
 import math
 
 import pandas as pd
-import torch
 from scipy.stats import spearmanr
 
 from condpdiff.analysis.figures import finite_or_none, panel_grid, save_csv, save_figure
 from condpdiff.analysis.task_params import TaskParams, load_task_params
+from condpdiff.params.distances import nearest, spacing, spread
 from condpdiff.pipeline.artifacts import SCORES_FORMAT, artifact_error, load_json
 from condpdiff.util.atomic import write_json
 
 DOMAINS = ("text", "image")
-
-
-def nearest(
-    candidates: torch.Tensor, checkpoints: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each candidate's L2 distance to its nearest checkpoint [C] and that checkpoint's row [C]."""
-    d = torch.cdist(candidates.double(), checkpoints.double())
-    dist, idx = d.min(dim=1)
-    return dist, idx
-
-
-def spread(checkpoints: torch.Tensor) -> float:
-    """RMS L2 distance of the checkpoints to their mean."""
-    x = checkpoints.double()
-    return float(((x - x.mean(0)) ** 2).sum(1).mean().sqrt())
-
-
-def spacing(checkpoints: torch.Tensor) -> float:
-    """Median L2 distance of a checkpoint to its nearest other checkpoint (NaN for a single one)."""
-    if checkpoints.shape[0] < 2:
-        return math.nan
-    d = torch.cdist(checkpoints.double(), checkpoints.double())
-    d.fill_diagonal_(math.inf)
-    return float(d.min(dim=1).values.median())
 
 
 def _scores_by_step(

@@ -1,8 +1,9 @@
 """The condition file: one task's (or style's) condition, with how it was made.
 
 A condition file is a safetensors file with ``embedding`` and string metadata
-(format, condition, encoder, text, projection, task). ``projection`` tells the generator how
-to take the embedding in, and fixes its shape:
+(format, condition, encoder, text, projection, task; ``control: null`` for the audit's null
+condition, zeros of the task's condition's shape: condpdiff.conditions.null_condition).
+``projection`` tells the generator how to take the embedding in, and fixes its shape:
 
 - ``mlp``: a vector [D], through an MLP;
 - ``table``: a one-hot vector [D], through a trainable embedding table;
@@ -61,6 +62,8 @@ class Condition:
     encoder: str
     text: str = ""
     projection: str = "mlp"  # how the generator takes it in: mlp | table | conv | set
+    # "" or "null": the audit's null condition (condpdiff.conditions.null_condition)
+    control: str = ""
 
     def save(self, path: str | Path) -> None:
         meta = {
@@ -71,6 +74,8 @@ class Condition:
             "text": self.text,
             "projection": self.projection,
         }
+        if self.control:
+            meta["control"] = self.control
         if self.projection in MAP_PROJECTIONS + SET_PROJECTIONS:
             emb = self.embedding.float().contiguous()
         else:
@@ -110,5 +115,11 @@ def load_condition(path: str | Path, expect: dict | None = None) -> Condition:
         raise artifact_error(path, what, *problem)
     check_finite(emb, path, "embedding")
     return Condition(
-        meta["condition"], emb, meta["task"], meta["encoder"], meta.get("text", ""), projection
+        meta["condition"],
+        emb,
+        meta["task"],
+        meta["encoder"],
+        meta.get("text", ""),
+        projection,
+        meta.get("control", ""),
     )

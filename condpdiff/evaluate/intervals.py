@@ -8,6 +8,10 @@ Every headline number is a mean with its noise. Three cases:
   interval: the result says so (``n == 1``, bounds NaN) instead of inventing one.
 - ``paired_interval``: arm A - arm B on the same seeds (e.g. generated - original), the t
   interval of the per-seed differences. Pairing removes the noise the two arms share.
+- ``nested_interval``: replicates over two kinds of seed (fine-tune seed f x generator seed g).
+  The fine-tune seeds are the independent units when there are two or more: the replicates are
+  averaged over g within each f and the t interval is taken over those means; with one f, the t
+  interval is over the generator seeds. A paired difference per replicate goes the same way.
 - ``bootstrap_interval``: a percentile bootstrap (scipy's ``bootstrap``) of the mean over units
   that are not seeds (unseen styles, tasks), with a fixed seed so a table is reproducible.
 
@@ -104,6 +108,24 @@ def paired_interval(a: Sequence[float], b: Sequence[float], level: float = LEVEL
             " values"
         )
     return seed_interval(xa - xb, level)
+
+
+def nested_interval(values: Sequence[float], groups: Sequence, level: float = LEVEL) -> Interval:
+    """Mean of replicates grouped by fine-tune seed (`groups`, one per value): with >= 2 distinct
+    groups, the t interval over the group means (each the mean of its generator seeds; the mean
+    reported is their mean); otherwise the t interval over all values (`seed_interval`)."""
+    x = _values(values, "nested_interval")
+    keys = list(groups)
+    if len(keys) != x.size:
+        raise ValueError(
+            f"nested_interval: expected one group (fine-tune seed) per value; found {x.size} values"
+            f" and {len(keys)} groups {keys!r}"
+        )
+    distinct = list(dict.fromkeys(keys))
+    if len(distinct) < 2:
+        return seed_interval(x, level)
+    means = [float(x[[k == d for k in keys]].mean()) for d in distinct]
+    return seed_interval(means, level)
 
 
 def bootstrap_interval(

@@ -2,7 +2,7 @@
 
 A table *spec* (JSON, built by ``pipeline.targets`` from the config) names every cell file:
 
-    {"name": "table1", "title": "...", "kind": "plain" | "ablation" | "cross",
+    {"name": "table3", "title": "...", "kind": "plain" | "ablation" | "cross",
      "tasks": ["sst2", ...], "columns": ["generated", "original", "soup"],
      "rows": [{"label": {"backbone": "bert", "rank": 1},
                "cells": {"sst2": {"generated": "<path>", ...}, ...}}, ...]}
@@ -21,6 +21,9 @@ compared at the shown precision: every tied best is bold, and a group whose valu
 that holds one value) has no bold. The group is stated in each table's legend: the arms of one
 row and task (plain), the rows of a task's first column (ablation), the rows of a task column
 (cross-task, whose diagonal must win).
+
+Kind ``"arms"`` (Table 1 and Table 2: one row per arm, each cell a mean over seeds with its 95%
+interval, paired-difference rows) is laid out by ``condpdiff.evaluate.arms_table``.
 """
 
 from __future__ import annotations
@@ -33,49 +36,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from condpdiff.evaluate.cells import CELL_FORMAT, best_index
-from condpdiff.pipeline.artifacts import artifact_error, load_json
+from condpdiff.evaluate import arms_table
+from condpdiff.evaluate.cells import best_index
+from condpdiff.evaluate.table_cells import ARROWS, METRIC_LABELS, read_cell
+from condpdiff.evaluate.table_cells import best_in as _best_in
+from condpdiff.evaluate.table_cells import shown as _shown
 from condpdiff.util.atomic import write_text
 
-# how a cell's metric is named in a table header (others: as recorded)
-METRIC_LABELS = {
-    "accuracy": "acc",
-    "f1": "F1",
-    "matthews": "MCC",
-    "pearson": "Pearson",
-    "spearman": "Spearman",
-    "fid": "FID",
-    "fid_ratio": "ratio",
-}
-ARROWS = {True: "↑", False: "↓"}
 CONSTANT = "†"  # marks a task column whose every cell shows the same value
 BOLD_GROUPS = {
     "plain": "the best of {arms} in each row and task",
     "ablation": "the best {first} of each task, down the rows",
     "cross": "the best row of each task column",
 }
-
-
-def read_cell(entry) -> tuple[float, bool | None, str | None]:
-    """(value, higher_is_better, metric) of a cell entry; (nan, None, None) for a missing entry."""
-    if entry is None:
-        return math.nan, None, None
-    path, field = (
-        (entry, "score") if isinstance(entry, str) else (entry["path"], entry.get("field", "score"))
-    )
-    keys = tuple(dict.fromkeys(("score", "higher_is_better", "metric", field)))
-    cell = load_json(path, "table cell", CELL_FORMAT, keys=keys)
-    value = cell[field]
-    if isinstance(value, float) and math.isnan(
-        value
-    ):  # cells refuse NaN (evaluate.cells): never a silent '-'
-        raise artifact_error(path, f"table cell whose {field!r} is NaN", "a number", "NaN")
-    metric = entry.get("metric", cell["metric"]) if isinstance(entry, dict) else cell["metric"]
-    return (
-        (math.nan if value is None else float(value)),
-        bool(cell["higher_is_better"]),
-        str(metric),
-    )
 
 
 def build(spec: dict) -> tuple[pd.DataFrame, dict[str, bool]]:
@@ -114,22 +87,6 @@ def build(spec: dict) -> tuple[pd.DataFrame, dict[str, bool]]:
         for rec in records:
             rec[f"{task}/metric"] = " / ".join(per_col) if len(named) > 1 else "".join(named)
     return pd.DataFrame.from_records(records), direction
-
-
-def _shown(v: float, digits: int) -> float:
-    """The value as the table shows it (compared for ties and constant columns)."""
-    return float(f"{v:.{digits}f}")
-
-
-def _best_in(values: list[float], higher: bool, digits: int) -> list[int]:
-    """Indices of every tied best of `values` at the shown precision; none when fewer than two
-    distinct values are shown (all tie, or one value): nothing is compared."""
-    shown = [math.nan if math.isnan(v) else _shown(v, digits) for v in values]
-    present = {v for v in shown if not math.isnan(v)}
-    if len(present) < 2:
-        return []
-    best = max(present) if higher else min(present)
-    return [i for i, v in enumerate(shown) if v == best]
 
 
 def _digits(spec: dict) -> int:
@@ -332,11 +289,17 @@ def to_html(
 def write(
     spec: dict, csv_path: str | Path, md_path: str | Path, html_path: str | Path | None = None
 ) -> pd.DataFrame:
-    df, direction = build(spec)
+    """CSV, Markdown and (given a path) HTML of a spec; kind ``arms`` is laid out by
+    ``evaluate.arms_table``."""
+    if spec.get("kind") == "arms":
+        df, md, page = arms_table.render(spec)
+    else:
+        df, direction = build(spec)
+        md, page = to_markdown(df, spec, direction), to_html(df, spec, direction)
     write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
-    write_text(md_path, to_markdown(df, spec, direction))
+    write_text(md_path, md)
     if html_path is not None:
-        write_text(html_path, to_html(df, spec, direction))
+        write_text(html_path, page)
     return df
 
 

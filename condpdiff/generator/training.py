@@ -27,6 +27,15 @@ def set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+def run_seed(cfg) -> int:
+    """The seed a generator step (training or sampling) runs with: its configured ``seed`` plus
+    its ``generator_seed``, the generator replicate N (config ``seeds.generator``, path part
+    ``-genseed{N}``): N = 0 is the one-seed run."""
+    if cfg.generator_seed < 0:
+        raise ValueError(f"generator_seed {cfg.generator_seed}: expected a non-negative integer")
+    return cfg.seed + cfg.generator_seed
+
+
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -11,6 +11,10 @@ generated); the generator sees only the masked coordinates.
 A generator trained without a task (leave-one-out) still has to denormalise that task's
 candidates, but may not look at its checkpoints: its row (``unseen``) holds the statistics of
 all training tasks' checkpoints pooled (what ``batch`` mode uses for every task), never its own.
+
+The stats record the fine-tuning seed of the harvests they were computed from (``finetune_seed``;
+all of one seed), and every later step of the generator reads a harvest expecting that seed
+(`NormStats.harvest_expect`): a harvest of another fine-tuning replicate is refused by name.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ class NormStats:
     unseen: list[str] = field(
         default_factory=list
     )  # tasks denormalised with the pooled stats, after `tasks`
+    finetune_seed: int | None = None  # the harvests' fine-tuning replicate (None: not recorded)
+
+    def harvest_expect(self, task: str) -> dict:
+        """What a harvest read with these stats must record (``ParamSet.load``'s `expect`): a
+        harvest of `task`, of the fine-tuning seed the stats were computed from."""
+        return {"kind": HARVEST_KINDS, "task": task, "finetune_seed": self.finetune_seed}
 
     def _row(self, task: str) -> int:
         rows = self.tasks + self.unseen
@@ -79,6 +89,8 @@ class NormStats:
             "layers": self.layers,
             "unseen": json.dumps(self.unseen),
         }
+        if self.finetune_seed is not None:
+            meta["finetune_seed"] = str(self.finetune_seed)
         save_safetensors(
             path, {"mean": self.mean, "std": self.std, "mask": self.mask.to(torch.uint8)}, meta
         )
@@ -101,6 +113,7 @@ class NormStats:
                     n=int(meta["n"]),
                     layers=meta["layers"],
                     unseen=json.loads(meta.get("unseen", "[]")),
+                    finetune_seed=int(meta["finetune_seed"]) if "finetune_seed" in meta else None,
                 )
             except (KeyError, ValueError, TypeError) as e:
                 raise artifact_error(
@@ -181,8 +194,17 @@ def compute(
             pool_mean, pool_std = pooled.mean(0), _safe_std(pooled)
         mean = torch.cat([mean.to(pool_mean.dtype), pool_mean.expand(len(unseen), k)])
         std = torch.cat([std.to(pool_std.dtype), pool_std.expand(len(unseen), k)])
+    seeds = {s.info.get("finetune_seed") for s in sets.values()}
     return NormStats(
-        mode, tasks, mean.float().contiguous(), std.float().contiguous(), mask, n, layers, unseen
+        mode,
+        tasks,
+        mean.float().contiguous(),
+        std.float().contiguous(),
+        mask,
+        n,
+        layers,
+        unseen,
+        finetune_seed=next(iter(seeds)) if len(seeds) == 1 else None,
     )
 
 
@@ -209,21 +231,25 @@ def load_training_harvests(
             f"tasks {list(tasks)}",
             f"{stats.tasks}",
         )
-    sets = load_harvests(paths, tasks, reader)
+    sets = load_harvests(paths, tasks, reader, stats.finetune_seed)
     for t, p in zip(tasks, paths):
         stats.check_params(sets[t].params, p)
     return sets
 
 
-def load_harvests(paths: list[str], tasks: list[str], reader: str = "") -> dict[str, ParamSet]:
+def load_harvests(
+    paths: list[str], tasks: list[str], reader: str = "", finetune_seed: int | None = None
+) -> dict[str, ParamSet]:
     """Each task's harvest file (in `tasks` order, each one of that task's checkpoints); all must
-    share one LoRA layout."""
+    share one LoRA layout and one fine-tuning seed (`finetune_seed`, or the first file's)."""
     if len(paths) != len(tasks):
         raise ValueError(f"{len(paths)} harvest files for {len(tasks)} tasks")
-    sets = {
-        t: ParamSet.load(p, {"kind": HARVEST_KINDS, "task": t}, reader)
-        for t, p in zip(tasks, paths)
-    }
+    sets = {}
+    for t, p in zip(tasks, paths):
+        want = {"kind": HARVEST_KINDS, "task": t, "finetune_seed": finetune_seed}
+        sets[t] = ParamSet.load(p, want, reader)
+        if finetune_seed is None:
+            finetune_seed = sets[t].info.get("finetune_seed")
     for t, p in zip(tasks[1:], paths[1:]):
         require_same_layout(sets[t], p, sets[tasks[0]], paths[0])
     return sets

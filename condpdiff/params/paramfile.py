@@ -198,8 +198,8 @@ class ParamSet:
         names the file, the field, both values and how to rebuild it; `reader` names the step.
         """
         with open_safetensors(
-            path, "parameter file", FORMAT, tensors=("params", "steps", "loss")
-        ) as (f, meta):
+            path, "parameter file", FORMAT, tensors=("params", "steps", "loss"), record=False
+        ) as (f, meta):  # its record is `info`, checked below
             try:
                 layout = [(n, tuple(s)) for n, s in json.loads(meta["layout"])]
                 head_names = [n for n, _ in json.loads(meta["head_layout"])]

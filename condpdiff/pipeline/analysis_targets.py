@@ -1,7 +1,8 @@
 """The files of the ``analyses`` target (the paper's analyses), from a validated config.
 
 One set of figures per generator setting's default cell: config ``generator`` for every text
-backbone x rank, ``image.generator`` for every image base x rank. Under R = results_dir, with
+backbone x rank, ``image.generator`` for every image base x rank, at the first seed of each
+config ``seeds`` list (``paths.first_seeds``). Under R = results_dir, with
 GEN and DRAW the generator parts of ``pipeline.paths``:
 
     R/analysis/GEN/pdiff/cond-{condition}/training_curves.{png,csv}   autoencoder + diffusion loss
@@ -25,7 +26,15 @@ import shlex
 from collections.abc import Callable
 
 from condpdiff.pipeline.generators import draw_wildcards
-from condpdiff.pipeline.paths import DRAW_PART, GEN_PART, TAG_GEN, fill
+from condpdiff.pipeline.paths import (
+    DRAW_PART,
+    GEN_PART,
+    TAG_GEN,
+    fill,
+    first_seeds,
+    seed_of,
+    seed_wildcards,
+)
 
 # log / benchmark name of a per-setting job
 TAG_SETTING = TAG_GEN + "_{kind}_cond-{condition}_{draw}"
@@ -70,13 +79,16 @@ class AnalysisPaths:
 
 def setting_label(w: dict) -> str:
     """A figure title's setting: ``tinypix r4 n64 layers-all norm-task pdiff cond-resnet18-image
-    ddim50``."""
+    ddim50`` (with ``ftseed 1`` / ``genseed 2`` after the rank / norm for a seed other than 0)."""
+    ftseed, genseed = seed_of(w.get("ftseed", "")), seed_of(w.get("genseed", ""))
     parts = [
         w["backbone"],
         f"r{w['rank']}",
+        *([f"ftseed {ftseed}"] if ftseed else []),
         f"n{w['n']}",
         f"layers-{w['layers']}",
         f"norm-{w['norm']}{w.get('unseen', '')}",
+        *([f"genseed {genseed}"] if genseed else []),
     ]
     if "kind" in w:
         parts.append(w["kind"])
@@ -105,18 +117,18 @@ def member_files(path: Callable[..., str], members: Callable, **fixed) -> Callab
 def default_settings(config: dict) -> list[tuple[str, dict]]:
     """(branch, wildcards) of every default generator cell: text per backbone x rank, image per base
     x rank."""
-    out = []
+    out, seeds = [], seed_wildcards(first_seeds(config))
     if config.get("tasks"):
         gen = config["generator"]
         out += [
-            ("text", _wildcards(gen, b, r))
+            ("text", {**_wildcards(gen, b, r), **seeds})
             for b in config["backbones"]
             for r in config["lora"]["ranks"]
         ]
     if config.get("image"):
         img = config["image"]
         out += [
-            ("image", _wildcards(img["generator"], b, r))
+            ("image", {**_wildcards(img["generator"], b, r), **seeds})
             for b in img["bases"]
             for r in img["lora"]["ranks"]
         ]

@@ -33,24 +33,38 @@ RECONSTRUCTIONS = "reconstructions"
 
 # What a file at a results path must record about itself, read from the path (the layout of
 # condpdiff/pipeline/paths.py; tests/params/test_provenance.py checks these against it). The
-# named groups are metadata fields; a parameter file records them in its info.
+# named groups are metadata fields; a parameter file records them in its info. The seeds
+# (paths.seed_part: no part = seed 0) are the fields finetune_seed and generator_seed.
+_FTSEED = r"(?:-ftseed(?P<finetune_seed>[1-9]\d*))?"
+_GENSEED = r"(?:-genseed(?P<generator_seed>[1-9]\d*))?"
+_SEED_FIELDS = ("finetune_seed", "generator_seed")
 _GEN = (
-    r"/generator/(?P<backbone>[^/]+)/r(?P<rank>\d+)/n(?P<n>\d+)/layers-(?P<layers>[^/]+)"
-    r"/norm-(?P<mode>[^/-]+)(?:-without-[^/]+)?"
+    rf"/generator/(?P<backbone>[^/]+)/r(?P<rank>\d+){_FTSEED}/n(?P<n>\d+)"
+    rf"/layers-(?P<layers>[^/]+)/norm-(?P<mode>[^/-]+)(?:-without-[A-Za-z0-9_]+)?{_GENSEED}"
 )
 _LAYOUT = [
     (
-        r"/finetune/(?P<backbone>[^/]+)/r(?P<rank>\d+)/(?P<task>[^/]+)/harvest\.safetensors$",
+        rf"/finetune/(?P<backbone>[^/]+)/r(?P<rank>\d+){_FTSEED}/(?P<task>[^/]+)"
+        r"/harvest\.safetensors$",
         HARVEST_KINDS,
     ),
     (_GEN + r"/stats\.safetensors$", None),
     (_GEN + r"/pdiff/autoencoder/recon/(?P<task>[^/]+)\.safetensors$", (RECONSTRUCTIONS,)),
     (
-        _GEN + r"/[^/]+/cond-(?P<condition>[^/]+)/[^/]+/candidates/(?P<task>[^/]+)\.safetensors$",
+        _GEN + r"/[^/]+/cond-(?P<condition>[^/]+)/[^/]+?(?:-(?P<control>noise|null|shuffled))?"
+        r"/candidates/(?P<task>[^/]+)\.safetensors$",
         (CANDIDATES,),
     ),
-    (r"/conditions/(?P<condition>[^/]+)/(?P<task>[^/]+)\.safetensors$", None),
+    (
+        r"/conditions/(?P<condition>[^/]+)/(?:(?P<control>null)/)?(?P<task>[^/]+)\.safetensors$",
+        None,
+    ),
 ]
+# A field whose absence means a value: a file that records no ``control`` (the audit arm that made
+# it: condpdiff.audit) is a generator's own candidates / a task's own condition, control "". So a
+# path of an arm (``ddim50-noise/candidates/``, ``conditions/{condition}/null/``) refuses a file
+# that is not that arm's, and a plain path refuses an arm's file.
+RECORDED_DEFAULTS = {"control": ""}
 
 # The score cache: one JSON per scored parameter file, written by a domain's scoring step
 # (text.score) and read by evaluate.cells.
@@ -100,7 +114,12 @@ def layout_expectation(path: str | Path) -> dict[str, tuple]:
     for pattern, kinds in _LAYOUT:
         m = re.search(pattern, slashed(path))
         if m:
-            out = {k: (v,) for k, v in m.groupdict().items()}
+            out = {
+                k: (v if v is not None or k not in _SEED_FIELDS else "0",)
+                for k, v in m.groupdict().items()
+            }
+            if out.get("control") == (None,):  # no arm in the path: control ""
+                out["control"] = ("",)
             return {**out, "kind": kinds} if kinds else out
     return {}
 
@@ -121,7 +140,19 @@ def param_provenance(info: Mapping) -> dict:
     return out
 
 
-PROVENANCE_FIELDS = ("kind", "task", "backbone", "rank", "condition", "mode", "n", "layers")
+PROVENANCE_FIELDS = (
+    "kind",
+    "task",
+    "backbone",
+    "rank",
+    "condition",
+    "mode",
+    "n",
+    "layers",
+    "finetune_seed",
+    "generator_seed",
+    "control",
+)
 
 
 def _accepted(value) -> tuple:
@@ -140,10 +171,12 @@ def check_provenance(
     and with what the file's path names in the results layout (`layout_expectation`).
 
     Values are compared as text (rank 1 and "1" agree). A field the file does not record is
-    not checked. A mismatch is a `ProvenanceError` naming the file, the fields, both values and
-    the command that rebuilds it.
+    not checked, but for those in `RECORDED_DEFAULTS` (no ``control``: control ""). A mismatch
+    is a `ProvenanceError` naming the file, the fields, both values and the command that
+    rebuilds it.
     """
     record = ", ".join(f"{k} {found[k]}" for k in PROVENANCE_FIELDS if k in found) or "nothing"
+    found = {**RECORDED_DEFAULTS, **found}
     checks = (
         (expect or {}, f"what {reader or 'its reader'} expects"),
         (layout_expectation(path), "what its path names"),
@@ -167,13 +200,20 @@ def check_provenance(
 
 @contextlib.contextmanager
 def open_safetensors(
-    path: str | Path, what: str, fmt: str | None = None, tensors=(), expect: Mapping | None = None
+    path: str | Path,
+    what: str,
+    fmt: str | None = None,
+    tensors=(),
+    expect: Mapping | None = None,
+    record: bool = True,
 ) -> Iterator[tuple]:
     """``safe_open`` of a cached safetensors file, yielding ``(handle, metadata)``.
 
     A missing, truncated or foreign file (metadata ``format`` not `fmt`), one that lacks a
     tensor named in `tensors`, or one whose metadata disagrees with `expect` or its path
     (``check_provenance``) is an `ArtifactError` naming the file and how to rebuild it.
+    `record` False: the metadata is not the file's provenance record (a parameter file keeps it
+    in ``info``, which its reader checks), so it is not checked against its path.
     """
     from safetensors import SafetensorError, safe_open
 
@@ -194,7 +234,8 @@ def open_safetensors(
             raise artifact_error(
                 path, f"not a {what}", f"metadata format {fmt!r}", repr(meta.get("format"))
             )
-        check_provenance(path, what, meta, expect)
+        if record:
+            check_provenance(path, what, meta, expect)
         missing = [t for t in tensors if t not in f.keys()]
         if missing:
             raise artifact_error(

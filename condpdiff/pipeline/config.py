@@ -46,6 +46,7 @@ def load_schema(schema_path: str | Path) -> dict:
     scoring = schema["properties"]["scoring"]["properties"]
     scoring["selection_from"]["enum"] = list(names.SELECTION_FROM)
     scoring["head"]["enum"] = list(names.HEADS)
+    schema["properties"]["audit"]["properties"]["arms"]["items"]["enum"] = list(names.CONTROLS)
     return schema
 
 

@@ -36,6 +36,7 @@ PROCEDURAL_PREFIX = "shape"  # image.styles.make_style_folder names procedural i
 
 def constraint_problems(config: dict) -> Iterator[Problem]:
     """Every cross-setting problem of a schema-valid config (defaults filled in), in order."""
+    yield from seed_problems(config)
     yield from network_problems(config)
     yield from sampler_problems(config)
     yield from layer_problems(config)
@@ -46,6 +47,18 @@ def constraint_problems(config: dict) -> Iterator[Problem]:
         yield from image_problems(config)
     if "analyses" in config.get("targets", []):
         yield from analysis_problems(config)
+
+
+def seed_problems(config: dict) -> Iterator[Problem]:
+    """A seed listed twice would be one set of paths counted as two replicates."""
+    for kind, seeds in (config.get("seeds") or {}).items():
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            yield (
+                f"seeds.{kind}",
+                f"seed {repeated[0]} is listed more than once in {list(seeds)}: expected distinct "
+                "seeds (each one is a replicate with its own paths)",
+            )
 
 
 def _value(config: dict, block: str, key: str, override: dict | None = None) -> tuple[str, object]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from condpdiff.pipeline import names
 from condpdiff.pipeline.generators import draw_wildcards, generator_settings
-from condpdiff.pipeline.paths import Paths
+from condpdiff.pipeline.paths import Paths, first_seeds, seed_wildcards
 
 BRANCHES = ("text", "images")
 
@@ -40,13 +40,15 @@ def _targets(config: dict, branch: str) -> Iterator[tuple[dict, list[str], list]
 
 
 def adapter_folders(config: dict) -> list[str]:
-    """The adapter folder of every entry on every backbone (or image base) x rank of its branch."""
+    """The adapter folder of every entry on every backbone (or image base) x rank of its branch,
+    made by the generator of the first seed of each config ``seeds`` list."""
     P = Paths(config["results_dir"])
     out = []
     for branch in BRANCHES:
         for setting, backbones, ranks in _targets(config, branch):
             fixed = {k: setting[k] for k in ("n", "layers", "norm")}
             fixed.update(draw_wildcards(setting), unseen="")
+            fixed.update(seed_wildcards(first_seeds(config)))
             out += [
                 P.generated_adapter(backbone=b, rank=r, entry=name, **fixed)
                 for b in backbones

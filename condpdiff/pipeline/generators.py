@@ -27,9 +27,10 @@ def generator_settings(config: dict, prefix: str = "") -> list[tuple[str, dict]]
 def draw_wildcards(setting: dict) -> dict:
     """The path wildcards kind, condition and draw of a generator `setting`: ``draw`` is kind
     pdiff's sampler (``ddim50``) or ``recipe-<recipe>`` of kind direct (whose config key `sampler`
-    holds the recipe); no kind is the default generator's, pdiff."""
+    holds the recipe), followed by the audit arm of the optional key ``control`` ("", noise, null,
+    shuffled: ``ddim50-noise``); no kind is the default generator's, pdiff."""
     kind = setting.get("kind", "pdiff")
-    draw = draw_part(kind, setting["sampler"])
+    draw = draw_part(kind, setting["sampler"], setting.get("control", ""))
     return {"kind": kind, "condition": setting["condition"], "draw": draw}
 
 

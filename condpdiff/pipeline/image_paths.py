@@ -11,8 +11,8 @@ base key, {task} the style key). What is new, under R = results_dir:
                                                             once
     R/image/eval/{EVAL}/                                    E: everything FID depends on
       E/real/{task}/{train,reference}.safetensors           features of the style's own images
-      E/features/{backbone}/r{rank}/{task}/harvest-every{k}.safetensors
-      E/features/{backbone}/r{rank}/n{n}/{task}/soup.safetensors
+      E/features/{backbone}/r{rank}{ftseed}/{task}/harvest-every{k}.safetensors
+      E/features/{backbone}/r{rank}{ftseed}/n{n}/{task}/soup.safetensors
       E/features/{backbone}/nolora/{task}.safetensors
       E/features/GEN/DRAW/{task}.safetensors                the candidates' generated images'
                                                             features
@@ -29,7 +29,7 @@ base key, {task} the style key). What is new, under R = results_dir:
                                                             strip's images
         strip.png, curve.png, crossing.md                   the figures and where the two FID curves
                                                             cross
-      E/generalisation/{backbone}/r{rank}/{task}--{other}/m{points}/
+      E/generalisation/{backbone}/r{rank}{ftseed}/{task}--{other}/m{points}/
                                                             GS: the generalisation set (M LoRAs)
         GS/set.safetensors, set.json
         GS/IMG/ (IMG = cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed})
@@ -42,7 +42,9 @@ base key, {task} the style key). What is new, under R = results_dir:
                                                              figure.png
 
 EVAL = ``{extractor}-n{n_images}-steps{steps}-g{guidance}-seed{seed}``: the generation and
-FID settings, so a second seed (FID noise) or another extractor is another folder.
+FID settings, so a second seed (FID noise) or another extractor is another folder. {ftseed} and
+{genseed} are the fine-tuning and generator seeds' path parts (``paths.seed_part``; "" for seed 0):
+every path with ``r{rank}`` carries {ftseed}, every GEN (``paths.GEN_PART``) both.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ INTERPOLATION_FIGURES = ("strip.png", "curve.png", "crossing.md")
 INTERPOLATION_FILES = INTERPOLATION_DATA + INTERPOLATION_FIGURES
 
 # The generalisation set (target ``generalisation``), one folder level per step's settings.
-GENERALISATION_SET = "generalisation/{backbone}/r{rank}/{task}--{other}/m{points}"
+GENERALISATION_SET = "generalisation/{backbone}/r{rank}{ftseed}/{task}--{other}/m{points}"
 GENERALISATION_IMAGES = (
     GENERALISATION_SET + "/cond{cond_k}-seed{cond_seed}_ref{ref_n}-seed{ref_seed}"
 )
@@ -127,10 +129,12 @@ class ImagePaths:
         return self._e(f"real/{{task}}/{part}.safetensors", w)
 
     def harvest_features(self, **w) -> str:
-        return self._e("features/{backbone}/r{rank}/{task}/harvest-every{every}.safetensors", w)
+        return self._e(
+            "features/{backbone}/r{rank}{ftseed}/{task}/harvest-every{every}.safetensors", w
+        )
 
     def soup_features(self, **w) -> str:
-        return self._e("features/{backbone}/r{rank}/n{n}/{task}/soup.safetensors", w)
+        return self._e("features/{backbone}/r{rank}{ftseed}/n{n}/{task}/soup.safetensors", w)
 
     def nolora_features(self, **w) -> str:
         return self._e("features/{backbone}/nolora/{task}.safetensors", w)

@@ -1,7 +1,9 @@
 """The image tables' specs (read by condpdiff.evaluate.make_table), from a validated config.
 
-- ``table2``: per base x rank (rows) and style (columns): generated / original / soup / no-LoRA
-  FID against the style's held-out reference images (lower is better);
+- ``table2``: per base x rank x generator setting, the arms layout (``pipeline.arms_targets``:
+  generated, the audit's arms, original, soup, no LoRA, paired differences, memorisation; rows)
+  per style (columns): FID against the style's held-out reference images (lower is better), mean
+  over seeds with its interval;
 - ``table2_noise``: the same cells at the second generation seed (``generation.noise_seed``):
   the FID noise to read table2's differences against;
 - ``table2_cross``: the LoRA generated for each style (rows) against every style's reference
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 
+from condpdiff.pipeline.arms_targets import arm_rows, seeds_note
 from condpdiff.pipeline.generators import draw_wildcards, generator_rows
 from condpdiff.pipeline.image_paths import (
     GENERALISATION_FILES,
@@ -27,7 +30,13 @@ from condpdiff.pipeline.image_paths import (
     ImagePaths,
     eval_part,
 )
-from condpdiff.pipeline.paths import selection_part, unseen_part
+from condpdiff.pipeline.paths import (
+    first_seeds,
+    seed_wildcards,
+    selection_part,
+    selection_wildcards,
+    unseen_part,
+)
 
 ARMS = ("generated", "original", "soup", "nolora")
 
@@ -50,18 +59,18 @@ def image_cell(
     gen: dict | None = None,
 ) -> str:
     """A cell file of the image tables; `unseen` names the style the generator was trained without;
-    `gen` is a generator setting (default: image.generator)."""
+    `gen` is a generator setting (default: image.generator) with the optional keys ``ftseed`` /
+    ``genseed`` (default: the first of config `seeds`) and ``control`` (an audit arm; kind
+    ``memorisation``: the audit's memorisation cell of the selected candidate)."""
     img = config["image"]
     seed = img["generation"]["seed"] if seed is None else seed
     IP = ImagePaths(config["results_dir"], eval_part(config, seed))
-    gen = gen or img["generator"]
-    w = {"backbone": base, "rank": rank, "task": style, "n": gen["n"]}
+    gen = {**first_seeds(config), **(gen or img["generator"])}
+    w = {"backbone": base, "rank": rank, "task": style, "n": gen["n"], **seed_wildcards(gen)}
     if kind == "nolora":
         return IP.nolora("nolora", backbone=base, task=style)
     if kind in ("original", "soup"):
         return IP.scores.baseline(kind, **w)
-    from condpdiff.pipeline.paths import selection_wildcards
-
     w.update(
         layers=gen["layers"],
         norm=gen["norm"],
@@ -69,12 +78,15 @@ def image_cell(
         **draw_wildcards(gen),
         **selection_wildcards(image_selection(config, seed)),
     )
+    if kind == "memorisation":
+        return IP.scores.memorisation(**w)
     if kind == "generated" or source in (None, style):
         return IP.scores.generated(**w)
     return IP.scores.cross("cross", source=source, **w)
 
 
 def generator_wildcards(config: dict, base: str, rank, style: str) -> dict:
+    """The wildcards of image.generator's files for one base x rank x style, at the first seeds."""
     gen = config["image"]["generator"]
     return {
         "backbone": base,
@@ -84,6 +96,7 @@ def generator_wildcards(config: dict, base: str, rank, style: str) -> dict:
         "layers": gen["layers"],
         "norm": gen["norm"],
         "unseen": "",
+        **seed_wildcards(first_seeds(config)),
         **draw_wildcards(gen),
     }
 
@@ -115,22 +128,26 @@ def image_table_spec(config: dict, name: str) -> dict:
     }
     if name == "table2":
         rows = [
-            {
-                "label": {"base": b, "rank": r, **label},
-                "cells": {
-                    s: {k: image_cell(config, k, b, r, s, gen=g) for k in ARMS} for s in styles
-                },
-            }
+            row
             for b, r in pairs
-            for label, g in generator_rows(config, "image.")
+            for label, gs in generator_rows(config, "image.")
+            for row in arm_rows(
+                config,
+                {"base": b, "rank": r, **label},
+                styles,
+                lambda k, s, extra, b=b, r=r, gs=gs: image_cell(
+                    config, k, b, r, s, gen={**gs, **extra}
+                ),
+            )
         ]
         return {
             **base,
-            "title": "Table 2: FID of generated (Cond P-Diff) / original / soup / no-LoRA",
-            "note": f"{setting}; generation seed {g['seed']}",
-            "columns": list(ARMS),
+            "title": "Table 2: FID of generated (Cond P-Diff) beside the audit's arms, original,"
+            " soup, no LoRA",
+            "note": f"{setting}; generation seed {g['seed']}; {seeds_note(config, 'style')}",
+            "columns": ["score"],
             "rows": rows,
-            "kind": "plain",
+            "kind": "arms",
         }
     if name == "table2_noise":
         seed = g["noise_seed"]
@@ -297,6 +314,7 @@ def generalisation_wildcards(config: dict, base: str, rank) -> dict:
     return {
         "backbone": base,
         "rank": rank,
+        "ftseed": seed_wildcards(first_seeds(config))["ftseed"],
         "task": s1,
         "other": s2,
         "points": g["points"],

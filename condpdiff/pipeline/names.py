@@ -43,6 +43,12 @@ SAMPLER_RE = r"(ddpm|ddim)[1-9]\d*"
 # direct; path: the part recipe-{recipe}, see pipeline.paths).
 DIRECT_RE = r"k[1-9]\d*-(flat|layer)-w\d+(\.\d+)?"
 LAYERS_RE = r"all|\d+-\d+"
+# The audit's arms (arXiv 2506.07998): draws of an existing generator beside its own candidates,
+# path part ``-{control}`` after the sampler / recipe (pipeline.paths.DRAW_BY_KIND; "" = its own):
+# noise = the nearest training checkpoint plus noise of the selected candidate's distance, null =
+# sampled with a zero condition, shuffled = sampled with another task's condition.
+CONTROLS = ("noise", "null", "shuffled")
+CONTROL_RE = "(" + "|".join(f"-{c}" for c in CONTROLS) + ")?"
 KEY_RE = r"[A-Za-z0-9_]+"
 
 

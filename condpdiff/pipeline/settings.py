@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from types import SimpleNamespace
 
-from condpdiff.pipeline.paths import Paths
+from condpdiff.pipeline.paths import SEED_WILDCARD, Paths, seed_of
 
 
 def words(values) -> str:
@@ -36,6 +36,18 @@ def flags(section: dict) -> str:
         else:
             out.append(f"{flag} {shlex.quote('none' if value is None else str(value))}")
     return " ".join(out)
+
+
+SEED_FLAGS = {"ft": "--finetune-seed", "gen": "--generator-seed"}
+
+
+def seed_flag(kind: str, wildcards) -> str:
+    """``--finetune-seed N`` (`kind` "ft") or ``--generator-seed N`` ("gen") of a job, N read
+    from its path's {ftseed} / {genseed} part (`wildcards`: a job's wildcards or a dict)."""
+    if kind not in SEED_FLAGS:
+        raise ValueError(f"unknown seed kind {kind!r}: expected one of {list(SEED_FLAGS)}")
+    part = dict(wildcards.items()).get(SEED_WILDCARD[kind], "")
+    return f"{SEED_FLAGS[kind]} {seed_of(part)}"
 
 
 def lora_alpha(config: dict, rank) -> int:

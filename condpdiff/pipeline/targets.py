@@ -9,15 +9,22 @@ its file.
 from __future__ import annotations
 
 import json
-import shlex
 
 from condpdiff.pipeline import generate_for
+from condpdiff.pipeline.arms_targets import arm_rows, seeds_note
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS, figure_target_files
 from condpdiff.pipeline.generators import direct_setting, draw_wildcards, generator_rows
-from condpdiff.pipeline.paths import Paths, selection_part, selection_wildcards, unseen_part
+from condpdiff.pipeline.paths import (
+    Paths,
+    first_seeds,
+    seed_wildcards,
+    selection_part,
+    selection_wildcards,
+    unseen_part,
+)
 from condpdiff.pipeline.tables import IMAGE_TABLES, TABLES
 
-CELL_KINDS = ("generated", "original", "soup", "recon", "cross", "nolora")
+CELL_KINDS = ("generated", "original", "soup", "recon", "cross", "nolora", "memorisation")
 UNSEEN_COLUMNS = ("unseen", "seen", "original", "nolora")  # table_unseen / table2_unseen
 TABLE_FORMATS = (
     "csv",
@@ -45,12 +52,15 @@ def selection_dir(config: dict) -> str:
 def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: dict) -> str:
     """The cell file of `kind` for one backbone x rank x task at a generator `setting`.
 
-    `setting` holds n, layers, norm, kind, condition, sampler and (generated, cross) ``selection``
-    (a `selection_dir` part) and (cross) ``source``; ``unseen``, where given, names the task the
-    generator was trained without (leave-one-out).
+    `setting` holds n, layers, norm, kind, condition, sampler and (generated, cross, memorisation)
+    ``selection`` (a `selection_dir` part) and (cross) ``source``; ``unseen``, where given, names
+    the task the generator was trained without (leave-one-out); ``ftseed`` / ``genseed`` (ints,
+    default 0) the fine-tune and generator seeds; ``control`` ("", noise, null, shuffled) an audit
+    arm's draw instead of the generator's own candidates.
     """
     P = Paths(results)
     w = {"backbone": backbone, "rank": rank, "task": task, "n": setting["n"]}
+    w.update(seed_wildcards(setting))
     if kind in ("original", "soup"):
         return P.baseline(kind, **w)
     if kind == "nolora":
@@ -60,7 +70,7 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
     )
     if kind == "recon":
         return P.recon_scores("recon", **w)
-    if kind not in ("generated", "cross"):
+    if kind not in ("generated", "cross", "memorisation"):
         raise ValueError(f"unknown cell kind {kind!r}: expected one of {CELL_KINDS}")
     if "selection" not in setting:
         raise ValueError(
@@ -69,6 +79,8 @@ def cell_path(results: str, kind: str, backbone: str, rank, task: str, setting: 
         )
     w.update(draw_wildcards(setting))
     w.update(selection_wildcards(setting["selection"]))
+    if kind == "memorisation":
+        return P.memorisation(**w)
     if kind == "generated" or setting["source"] == task:
         return P.generated(**w)
     return P.cross("cross", source=setting["source"], **w)
@@ -110,7 +122,8 @@ def table_spec(config: dict, name: str) -> dict:
         )
     results, tasks = config["results_dir"], list(config["tasks"])
     sel = selection_dir(config)
-    gen = {**config["generator"], "selection": sel}
+    first = first_seeds(config)  # every table but table1 runs the first seed of each list
+    gen = {**config["generator"], "selection": sel, **first}
     pairs = [(b, r) for b in config["backbones"] for r in config["lora"]["ranks"]]
     setting_note = (
         f"generator setting: {json.dumps(config['generator'], sort_keys=True)};"
@@ -119,19 +132,22 @@ def table_spec(config: dict, name: str) -> dict:
     )
     kind = "plain"
     if name == "table1":
-        columns = ["generated", "original", "soup"]
+        columns, kind = ["score"], "arms"
         rows = [
-            {
-                "label": {"backbone": b, "rank": r, **label},
-                "cells": {
-                    t: {k: cell_path(results, k, b, r, t, {**g, "selection": sel}) for k in columns}
-                    for t in tasks
-                },
-            }
+            row
             for b, r in pairs
             for label, g in generator_rows(config)
+            for row in arm_rows(
+                config,
+                {"backbone": b, "rank": r, **label},
+                tasks,
+                lambda k, t, extra, b=b, r=r, g=g: cell_path(
+                    results, k, b, r, t, {**g, "selection": sel, **extra}
+                ),
+            )
         ]
-        title, note = "Table 1: generated (Cond P-Diff) / original / model soup", setting_note
+        title = "Table 1: generated (Cond P-Diff) beside the audit's arms, original, soup, no LoRA"
+        note = f"{setting_note}; {seeds_note(config)}"
     elif name == "table_recon":
         columns = ["recon", "recon_mean", "original", "original_mean"]
         rows = []
@@ -163,7 +179,8 @@ def table_spec(config: dict, name: str) -> dict:
             {
                 "label": {"backbone": b, "rank": r, **label},
                 "cells": {
-                    t: unseen_cells(results, b, r, t, {**g, "selection": sel}) for t in tasks
+                    t: unseen_cells(results, b, r, t, {**g, "selection": sel, **first})
+                    for t in tasks
                 },
             }
             for b, r in pairs
@@ -206,7 +223,7 @@ def table_spec(config: dict, name: str) -> dict:
         )
     elif name == "table_direct":
         b, r = ablation_base(config)
-        base = {**direct_setting(config), "selection": sel}
+        base = {**direct_setting(config), "selection": sel, **first}
         columns, kind = ["generated", "original"], "ablation"
         rows = [
             {
@@ -257,19 +274,26 @@ def table_spec(config: dict, name: str) -> dict:
     }
 
 
+def entry_files(entry) -> list[str]:
+    """The cell files of one spec entry: a path, ``{"path": ...}``, ``{"replicates": [...]}`` or
+    ``{"diff": [[a, b], ...]}`` (evaluate.arms_table)."""
+    if isinstance(entry, str):
+        return [entry]
+    if "replicates" in entry:
+        return [f for e in entry["replicates"] for f in entry_files(e)]
+    if "diff" in entry:
+        return [f for pair in entry["diff"] for e in pair for f in entry_files(e)]
+    return [entry["path"]]
+
+
 def table_files(spec: dict) -> list[str]:
     """Every cell file a table reads (its rule's inputs)."""
     files = set()
     for row in spec["rows"]:
         for cells in row["cells"].values():
             for entry in cells.values():
-                files.add(entry if isinstance(entry, str) else entry["path"])
+                files.update(entry_files(entry))
     return sorted(files)
-
-
-def table_arg(config: dict, name: str) -> str:
-    """The spec as one shell-quoted JSON argument."""
-    return shlex.quote(json.dumps(table_spec(config, name), sort_keys=True))
 
 
 def all_targets(config: dict) -> list[str]:

@@ -3,6 +3,11 @@
 The harvest goes straight into one parameter file (see ``paramfile``): an [N, K] float32
 matrix, the classifier head at each harvested step, the step numbers and the training loss.
 Recipe defaults are the paper's (docs/method.md section 1).
+
+Two seeds: ``seed`` draws the data subsets (max_train_examples, max_dev_examples; scoring and the
+selection split use it too), and the training randomness (LoRA and head init, batch order,
+dropout) uses ``seed + finetune_seed``: fine-tuning seed N (config ``seeds.finetune``, the path part
+``-ftseed{N}``) retrains on the same examples, and N = 0 is the one-seed run.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ class FinetuneConfig:
     lora_dropout: float = 0.1
     batch_size: int = 16
     max_length: int = 128
-    seed: int = 42
+    seed: int = 42  # the data subsets' seed; training uses seed + finetune_seed (training_seed)
+    finetune_seed: int = 0  # the fine-tuning replicate N (path part -ftseed{N}; 0: none)
     harvest_last: int = 150
     max_train_examples: int | None = None
     max_dev_examples: int | None = None
@@ -70,7 +76,7 @@ def finetune(
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     t0 = time.time()
     tokenizer = bb.load_tokenizer(model_path)
-    base = bb.load_base_model(model_path, task.num_labels, seed=cfg.seed)
+    base = bb.load_base_model(model_path, task.num_labels, seed=training_seed(cfg))
     model = bb.wrap_lora(base, rank, alpha, target_modules, cfg.lora_dropout).to(device)
 
     enc_train = evaluation.encode(tokenizer, train, cfg.max_length, sort_by_length=False)
@@ -98,7 +104,7 @@ def finetune(
     losses = torch.empty(n_keep, dtype=torch.float32)
     first_harvest = total - n_keep + 1
 
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(training_seed(cfg))
     step = 0
     model.train()
     bar = tqdm(total=total, desc=f"finetune {task.name} r{rank}", mininterval=5)
@@ -177,9 +183,27 @@ def finetune(
             "alpha": alpha,
             "model": model_path,
             "target_modules": list(target_modules),
+            "finetune_seed": cfg.finetune_seed,
         },
     )
     return pset, summary
+
+
+def training_seed(cfg: FinetuneConfig) -> int:
+    """The seed of the training randomness (init, batch order, dropout): the data seed plus the
+    fine-tuning replicate, so replicate 0 is the one-seed run and every replicate sees the same
+    examples."""
+    return cfg.seed + cfg.finetune_seed
+
+
+def load_subsets(task: Task, cfg: FinetuneConfig, source: str, glue_dir: str):
+    """The train and dev examples fine-tuning uses: capped with the data seed `cfg.seed`, never
+    the fine-tuning replicate (every replicate trains on the same subset)."""
+    train = data.cap(
+        data.load_split(task, "train", source, glue_dir), cfg.max_train_examples, cfg.seed
+    )
+    dev = data.cap(data.load_split(task, "dev", source, glue_dir), cfg.max_dev_examples, cfg.seed)
+    return train, dev
 
 
 def epoch_order(
@@ -233,12 +257,9 @@ def main(argv=None) -> None:
     cli.setup_logging()
     cfg = cli.dataclass_from_args(FinetuneConfig, a)
     task = load_task_file(a.task_file)
-    train = data.cap(
-        data.load_split(task, "train", a.data_source, a.glue_dir), cfg.max_train_examples, cfg.seed
-    )
-    dev = data.cap(
-        data.load_split(task, "dev", a.data_source, a.glue_dir), cfg.max_dev_examples, cfg.seed
-    )
+    if cfg.finetune_seed < 0:
+        raise ValueError(f"--finetune-seed {cfg.finetune_seed}: expected a non-negative integer")
+    train, dev = load_subsets(task, cfg, a.data_source, a.glue_dir)
     log.info("task %s: %d train / %d dev examples", task.name, len(train), len(dev))
     pset, summary = finetune(
         a.model,

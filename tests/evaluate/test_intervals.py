@@ -3,7 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from condpdiff.evaluate.intervals import bootstrap_interval, paired_interval, seed_interval
+from condpdiff.evaluate.intervals import (
+    bootstrap_interval,
+    nested_interval,
+    paired_interval,
+    seed_interval,
+)
 
 
 def test_seed_interval_known_case():
@@ -59,3 +64,30 @@ def test_bootstrap_reproducible_and_covers_the_mean():
     t = seed_interval(x)
     assert a.half_width == pytest.approx(t.half_width, rel=0.25)
     assert a.method == "bootstrap"
+
+
+def test_nested_interval_over_finetune_seed_means():
+    from scipy import stats
+
+    # f=0: generator seeds 1, 2 -> 1.5; f=1: 3, 5 -> 4; t interval over [1.5, 4] (df = 1)
+    iv = nested_interval([1.0, 2.0, 3.0, 5.0], [0, 0, 1, 1])
+    half = stats.t.ppf(0.975, 1) * stats.sem([1.5, 4.0])
+    assert iv.n == 2 and iv.mean == pytest.approx(2.75)
+    assert (iv.lo, iv.hi) == (pytest.approx(2.75 - half), pytest.approx(2.75 + half))
+    # unequal group sizes: the mean is the mean of the group means (2 and 10), not of the values
+    uneven = nested_interval([1.0, 2.0, 3.0, 10.0], [0, 0, 0, 1])
+    assert uneven.mean == pytest.approx(6.0) and uneven.n == 2
+
+
+def test_nested_interval_with_one_finetune_seed_is_over_generator_seeds():
+    iv = nested_interval([1.0, 2.0, 3.0], [0, 0, 0])
+    assert iv == seed_interval([1.0, 2.0, 3.0])
+    one = nested_interval([64.0], [0])
+    assert one.n == 1 and one.format() == "64.0 (one seed)"
+
+
+def test_nested_interval_refuses_mismatched_groups_and_nan():
+    with pytest.raises(ValueError, match="one group .* per value; found 3 values and 2 groups"):
+        nested_interval([1.0, 2.0, 3.0], [0, 1])
+    with pytest.raises(ValueError, match=r"nested_interval: value\(s\) at position\(s\) \[0\]"):
+        nested_interval([float("nan"), 1.0], [0, 1])

@@ -15,7 +15,7 @@ from condpdiff.pipeline.paths import Paths
 def test_export_folder_paths_per_kind():
     p = Paths("R")
     assert p.generator_export(kind="pdiff") == (
-        "R/generator/{backbone}/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/pdiff/cond-{condition}/{sampler}/export"
+        "R/generator/{backbone}/r{rank}{ftseed}/n{n}/layers-{layers}/norm-{norm}{unseen}{genseed}/pdiff/cond-{condition}/{sampler}/export"
     )
     assert p.generator_export(kind="direct").endswith(
         "/direct/cond-{condition}/recipe-{recipe}/export"

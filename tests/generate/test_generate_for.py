@@ -129,8 +129,14 @@ def test_one_adapter_per_entry_backbone_and_rank(smoke_config, tsv, tmp_path):
         backbone="tiny", rank=2, n=20, layers="all", norm="task", unseen="", kind="pdiff"
     )
     want = want.replace("{condition}", "sentence-desc").replace("{sampler}", "ddim20")
+    want = want.replace("{ftseed}", "").replace("{genseed}", "")
     assert len(folders) == 4 and want.replace("{entry}", "b") in folders
     assert set(folders) <= set(all_targets(config))
+    config["seeds"] = {"finetune": [1, 0], "generator": [2]}  # the first seeds' generator
+    assert all(
+        "/r1-ftseed1/" in f or "/r2-ftseed1/" in f for f in generate_for.adapter_folders(config)
+    )
+    assert all("norm-task-genseed2/" in f for f in generate_for.adapter_folders(config))
 
 
 def test_words_quote_the_entry_and_refuse_the_other_branch(smoke_config, tmp_path):
@@ -237,7 +243,7 @@ def test_workflow_job_writes_a_peft_folder(pdiff_text, text_material, tmp_path):
     }
     P = Paths(str(results))
     w = dict(backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="", kind="pdiff")
-    w.update(condition="sentence-desc", sampler=pdiff_text["draw"])
+    w.update(condition="sentence-desc", sampler=pdiff_text["draw"], ftseed="", genseed="")
     shutil.copytree(pdiff_text["folder"], P.generator_export(**w))
     args = ["--configfile", "config/smoke.yaml", write_overlay(tmp_path, overlay)]
     rules = ["--allowed-rules", "generate_adapter", "generated_adapters"]

@@ -39,7 +39,10 @@ W = {
     "norm": "task",
     "unseen": "",
     "condition": "onehot",
+    "ftseed": "",
+    "genseed": "",
 }
+SEED0 = {"finetune_seed": ("0",), "generator_seed": ("0",)}  # no seed part: seed 0
 
 
 def pset(task: str, kind: str = "checkpoints", n: int = 6, **info) -> ParamSet:
@@ -72,7 +75,7 @@ def test_a_candidates_file_replaced_by_another_tasks_harvest_is_not_scored(
 
     root = Paths(str(tmp_path / "results"))
     cands = root.candidates(**W, kind="pdiff", draw="ddim20", task="syn_sentiment")
-    harvest = root.harvest(backbone="tiny", rank=1, task="syn_sentiment")
+    harvest = root.harvest(backbone="tiny", rank=1, ftseed="", task="syn_sentiment")
     for path, p in (
         (cands, pset("syn_topic")),
         (harvest, pset("syn_sentiment")),
@@ -135,7 +138,7 @@ def test_the_harvest_a_score_takes_its_head_from_is_the_tasks_own(tmp_path, asse
     root = Paths(str(tmp_path / "results"))
     cands = root.candidates(**W, kind="pdiff", draw="ddim20", task="syn_sentiment")
     pset("syn_sentiment", "candidates").save(cands)
-    other = root.harvest(backbone="tiny", rank=1, task="syn_topic")
+    other = root.harvest(backbone="tiny", rank=1, ftseed="", task="syn_topic")
     pset("syn_topic").save(other)
     write_task(tmp_path / "task.json")
     out = tmp_path / "scores.json"
@@ -223,7 +226,10 @@ def test_best_of_a_selection_cache_of_another_file(tmp_path):
 
 
 def test_norm_stats_refuse_harvests_given_for_the_wrong_tasks(tmp_path, assert_not_written):
-    paths = [Paths(str(tmp_path)).harvest(backbone="tiny", rank=1, task=t) for t in ("sst2", "rte")]
+    paths = [
+        Paths(str(tmp_path)).harvest(backbone="tiny", rank=1, ftseed="", task=t)
+        for t in ("sst2", "rte")
+    ]
     for p, t in zip(paths, ("sst2", "rte")):
         pset(t).save(p)
     out = tmp_path / "stats.safetensors"
@@ -347,18 +353,26 @@ def test_load_json_checks_what_it_is_given(tmp_path):
     "path, expected",
     [
         (
-            R.harvest(backbone="bert", rank=16, task="sst2"),
-            {"backbone": ("bert",), "rank": ("16",), "task": ("sst2",), "kind": HARVEST_KINDS},
+            R.harvest(backbone="bert", rank=16, ftseed="-ftseed2", task="sst2"),
+            {
+                "backbone": ("bert",),
+                "rank": ("16",),
+                "finetune_seed": ("2",),
+                "task": ("sst2",),
+                "kind": HARVEST_KINDS,
+            },
         ),
         (
             R.candidates(**W, kind="pdiff", draw="ddim50", task="rte"),
             {
                 "backbone": ("tiny",),
+                **SEED0,
                 "rank": ("1",),
                 "n": ("6",),
                 "layers": ("all",),
                 "mode": ("task",),
                 "condition": ("onehot",),
+                "control": ("",),
                 "task": ("rte",),
                 "kind": ("candidates",),
             },
@@ -372,11 +386,13 @@ def test_load_json_checks_what_it_is_given(tmp_path):
             ),
             {
                 "backbone": ("tiny",),
+                **SEED0,
                 "rank": ("1",),
                 "n": ("6",),
                 "layers": ("0-4",),
                 "mode": ("task",),
                 "condition": ("onehot",),
+                "control": ("",),
                 "task": ("rte",),
                 "kind": ("candidates",),
             },
@@ -385,6 +401,7 @@ def test_load_json_checks_what_it_is_given(tmp_path):
             R.reconstructions(**W, task="rte"),
             {
                 "backbone": ("tiny",),
+                **SEED0,
                 "rank": ("1",),
                 "n": ("6",),
                 "layers": ("all",),
@@ -397,6 +414,7 @@ def test_load_json_checks_what_it_is_given(tmp_path):
             R.norm_stats(**{**W, "norm": "batch", "unseen": "-without-sst2"}),
             {
                 "backbone": ("tiny",),
+                **SEED0,
                 "rank": ("1",),
                 "n": ("6",),
                 "layers": ("all",),
@@ -405,7 +423,11 @@ def test_load_json_checks_what_it_is_given(tmp_path):
         ),
         (
             R.condition(condition="clip-twoshot", task="sst2"),
-            {"condition": ("clip-twoshot",), "task": ("sst2",)},
+            {"condition": ("clip-twoshot",), "control": ("",), "task": ("sst2",)},
+        ),
+        (
+            R.null_condition(condition="clip-twoshot", task="sst2"),
+            {"condition": ("clip-twoshot",), "control": ("null",), "task": ("sst2",)},
         ),
         ("results/p/tables/table1.csv", {}),
     ],

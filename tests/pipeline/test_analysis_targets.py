@@ -60,7 +60,7 @@ def test_image_files_put_fid_under_the_eval_part_and_each_rank_gets_its_own():
 def test_paths_and_labels_fill_wildcards():
     A = AnalysisPaths("R/")
     assert A.nearest_fid("csv", evalpart="E", backbone="b") == (
-        "R/analysis/b/r{rank}/n{n}/layers-{layers}/norm-{norm}{unseen}/{kind}/cond-{condition}/{draw}/E/nearest_checkpoint.csv"
+        "R/analysis/b/r{rank}{ftseed}/n{n}/layers-{layers}/norm-{norm}{unseen}{genseed}/{kind}/cond-{condition}/{draw}/E/nearest_checkpoint.csv"
     )
     w = {
         "backbone": "b",
@@ -70,6 +70,8 @@ def test_paths_and_labels_fill_wildcards():
         "norm": "task",
         "unseen": "",
         "condition": "c",
+        "ftseed": "",
+        "genseed": "",
     }
     assert (
         A.curves("png", **w)
@@ -77,6 +79,16 @@ def test_paths_and_labels_fill_wildcards():
     )
     assert setting_label(w) == "b r1 n5 layers-all norm-task cond-c"
     assert setting_label({**w, "kind": "pdiff", "draw": "ddim9"}).endswith("pdiff cond-c ddim9")
+    seeded = {**w, "ftseed": "-ftseed1", "genseed": "-genseed2"}
+    assert setting_label(seeded) == "b r1 ftseed 1 n5 layers-all norm-task genseed 2 cond-c"
+
+
+def test_analyses_use_the_first_seed_of_each_list(smoke_config):
+    smoke_config["seeds"] = {"finetune": [1, 0], "generator": [2, 0]}
+    files = analysis_files(smoke_config)
+    R = smoke_config["results_dir"]
+    assert f"{R}/analysis/tiny/r1-ftseed1/n20/layers-all/norm-task-genseed2" in files[0]
+    assert all("-ftseed1/" in f and "-genseed2/" in f for f in files)
 
 
 @pytest.mark.slow

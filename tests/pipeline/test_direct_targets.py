@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_workflow import (  # tests/pipeline is on sys.path (pytest prepend mode)
+from test_arms_targets import arm_entry  # tests/pipeline is on sys.path (pytest prepend mode)
+from test_workflow import (
     job_counts,
     snakemake,
 )
@@ -42,6 +43,9 @@ def test_direct_model_and_candidate_paths():
         condition="sentence-data",
         recipe="k8-layer-w0.75",
         task="t",
+        ftseed="",
+        genseed="",
+        control="",  # the generator's own draw (an audit arm: "-noise", ...)
     )
     gen = "R/generator/b/r1/n5/layers-all/norm-task/direct/cond-sentence-data/recipe-k8-layer-w0.75"
     assert P.direct("model.safetensors", **w) == f"{gen}/model/model.safetensors"
@@ -53,12 +57,13 @@ def test_table1_and_table_unseen_get_a_row_per_generator(smoke_config):
     config["generator"]["condition"] = "sentence-twoshot"
     check(config, SCHEMA, get_task)
     spec = table_spec(config, "table1")
-    labels = [row["label"]["generator"] for row in spec["rows"]]
+    labels = [row["label"]["generator"] for row in spec["rows"] if row["label"]["arm"] == "soup"]
     assert labels == ["pdiff sentence-twoshot ddim20", "direct sentence-data k8-layer-w0.75"]
-    pdiff, direct = (row["cells"]["syn_topic"] for row in spec["rows"])
-    assert "/pdiff/cond-sentence-twoshot/ddim20/" in pdiff["generated"]
-    assert "/direct/cond-sentence-data/recipe-k8-layer-w0.75/syn_topic/" in direct["generated"]
-    assert pdiff["original"] == direct["original"] and pdiff["soup"] == direct["soup"]
+    pdiff, direct = (arm_entry(spec, "generated", "syn_topic", i)["replicates"] for i in (0, 1))
+    assert "/pdiff/cond-sentence-twoshot/ddim20/" in pdiff[0]
+    assert "/direct/cond-sentence-data/recipe-k8-layer-w0.75/syn_topic/" in direct[0]
+    for arm in ("original", "soup"):
+        assert arm_entry(spec, arm, "syn_topic", 0) == arm_entry(spec, arm, "syn_topic", 1)
     unseen = table_spec(config, "table_unseen")
     cells = unseen["rows"][1]["cells"]["syn_topic"]
     assert "/norm-task-without-syn_topic/direct/cond-sentence-data/" in cells["unseen"]
@@ -71,7 +76,11 @@ def test_one_generator_keeps_the_tables_as_they_were(smoke_config):
     config["targets"] = ["table1"]
     config["ablations"].pop("direct", None)
     check(config, SCHEMA, get_task)
-    assert table_spec(config, "table1")["rows"][0]["label"] == {"backbone": "tiny", "rank": 1}
+    assert table_spec(config, "table1")["rows"][0]["label"] == {
+        "backbone": "tiny",
+        "rank": 1,
+        "arm": "generated",
+    }
 
 
 def test_table_direct_rows_are_recipes(smoke_config):
@@ -92,10 +101,11 @@ def test_image_table2_rows_per_generator():
     config = yaml.safe_load((ROOT / "config/smoke_image.yaml").read_text())
     check(config, SCHEMA, get_task)
     spec = table_spec(config, "table2")
-    assert [row["label"]["generator"].split()[0] for row in spec["rows"]] == ["pdiff", "direct"]
+    generated = [row for row in spec["rows"] if row["label"]["arm"] == "generated"]
+    assert [row["label"]["generator"].split()[0] for row in generated] == ["pdiff", "direct"]
     style = spec["tasks"][0]
-    generated = spec["rows"][1]["cells"][style]["generated"]
-    assert "/direct/cond-resnet18-image/recipe-k4-layer-w0.75/" in generated
+    path = generated[1]["cells"][style]["score"]["replicates"][0]
+    assert "/direct/cond-resnet18-image/recipe-k4-layer-w0.75/" in path
 
 
 @pytest.mark.parametrize(
@@ -203,6 +213,8 @@ def test_dry_run_trains_one_direct_generator_per_recipe_and_left_out_task(tmp_pa
         unseen="-without-syn_topic",
         condition="sentence-data",
         recipe="k1-layer-w0.75",
+        ftseed="",
+        genseed="",
     )
     out = snakemake(model, "-n", "--configfile", str(path), "-p")
     assert out.returncode == 0, out.stderr[-3000:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from test_arms_targets import arm_entry  # tests/pipeline is on sys.path (pytest prepend mode)
 
 from condpdiff.pipeline.config import check
 from condpdiff.pipeline.image_paths import ImagePaths, eval_part
@@ -27,19 +28,21 @@ def test_eval_part_names_extractor_images_steps_guidance_and_seed():
     assert eval_part(config, 1).endswith("-seed1")
 
 
-def test_table2_has_four_arms_per_style_and_the_noise_table_another_seed():
+def test_table2_arms_and_the_noise_table_at_another_seed():
     config = demo()
     t2, noise = table_spec(config, "table2"), table_spec(config, "table2_noise")
     styles = list(config["image"]["styles"])
-    assert t2["columns"] == ["generated", "original", "soup", "nolora"] and t2["tasks"] == styles
-    cells = t2["rows"][0]["cells"][styles[0]]
-    assert "/sel100-seed0/generated.json" in cells["generated"] and "-seed0/" in cells["original"]
+    assert noise["columns"] == ["generated", "original", "soup", "nolora"]
+    assert t2["kind"] == "arms" and t2["tasks"] == styles
+    generated = arm_entry(t2, "generated", styles[0])["replicates"][0]
+    original = arm_entry(t2, "original", styles[0])["replicates"][0]
+    assert "/sel100-seed0/generated.json" in generated and "-seed0/" in original
     assert all("-seed1/" in p for p in table_files(noise)) and all(
         "-seed0/" in p for p in table_files(t2)
     )
-    # the demo compares two generators: each its own generated cells,
-    # original / soup / no-LoRA shared
-    assert len(t2["rows"]) == 2 and len(table_files(t2)) == (4 + 1) * len(styles)
+    # the demo compares two generators: each its own generated-like cells (generated, 3 audit
+    # arms, memorisation), original / soup / no-LoRA shared
+    assert len(t2["rows"]) == 2 * 13 and len(table_files(t2)) == (2 * 5 + 3) * len(styles)
 
 
 def test_cross_style_table_diagonal_is_the_generated_cell():
@@ -47,7 +50,8 @@ def test_cross_style_table_diagonal_is_the_generated_cell():
     spec = table_spec(config, "table2_cross")
     styles = list(config["image"]["styles"])
     diagonal = spec["rows"][0]["cells"][styles[0]]["score"]
-    assert diagonal == table_spec(config, "table2")["rows"][0]["cells"][styles[0]]["generated"]
+    table2 = table_spec(config, "table2")
+    assert diagonal == arm_entry(table2, "generated", styles[0])["replicates"][0]
     off = spec["rows"][0]["cells"][styles[1]]["score"]
     assert f"/from-{styles[0]}/cross.json" in off and f"/{styles[1]}/" in off
 

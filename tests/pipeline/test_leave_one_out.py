@@ -49,6 +49,8 @@ def test_unseen_part_round_trip_and_generator_path():
         condition="sentence-twoshot",
         sampler="ddim20",
         task="t",
+        ftseed="",
+        genseed="",
     )
     assert (
         P.candidates(**w, unseen="")
@@ -58,7 +60,8 @@ def test_unseen_part_round_trip_and_generator_path():
     assert P.candidates(**w, unseen=unseen_part("t")).startswith(
         "R/generator/b/r1/n5/layers-all/norm-task-without-t/"
     )
-    assert P.nolora("nolora", backbone="b", rank=1, task="t") == "R/scores/b/r1/t/nolora.json"
+    nolora = P.nolora("nolora", backbone="b", rank=1, ftseed="", task="t")
+    assert nolora == "R/scores/b/r1/t/nolora.json"
 
 
 def test_table_unseen_cells(smoke_config):
@@ -130,7 +133,14 @@ def test_dry_run_trains_one_generator_per_left_out_task(tmp_path, smoke_config):
     assert counts["score_nolora"] == 2 and counts["make_text_nolora_cell"] == 2
     P = Paths(config["results_dir"])
     stats = P.norm_stats(
-        backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="-without-syn_topic"
+        backbone="tiny",
+        rank=1,
+        ftseed="",
+        n=20,
+        layers="all",
+        norm="task",
+        unseen="-without-syn_topic",
+        genseed="",
     )
     out = snakemake(stats, "-n", "--configfile", str(path), "-p")
     assert out.returncode == 0, out.stderr[-3000:]

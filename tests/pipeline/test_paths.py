@@ -24,7 +24,7 @@ from condpdiff.pipeline.targets import CELL_KINDS, cell_path
 
 ROOT = Path(__file__).resolve().parents[2]
 R = "res"
-W = {"backbone": "tiny", "rank": 1, "task": "syn_topic", "n": 20}
+W = {"backbone": "tiny", "rank": 1, "ftseed": "", "genseed": "", "task": "syn_topic", "n": 20}
 SETTING = {"n": 20, "layers": "all", "norm": "task", "kind": "pdiff", "condition": "onehot",
            "sampler": "ddim20", "selection": "sel64-seed0"}  # fmt: skip
 
@@ -45,8 +45,10 @@ def test_fill_replaces_only_the_named_wildcards():
 
 def test_a_path_method_gives_the_pattern_or_a_filled_path():
     P = Paths("res/")  # a trailing slash is dropped
-    assert P.harvest() == "res/finetune/{backbone}/r{rank}/{task}/harvest.safetensors"
-    assert P.harvest(backbone="tiny") == "res/finetune/tiny/r{rank}/{task}/harvest.safetensors"
+    assert P.harvest() == "res/finetune/{backbone}/r{rank}{ftseed}/{task}/harvest.safetensors"
+    assert (
+        P.harvest(backbone="tiny") == "res/finetune/tiny/r{rank}{ftseed}/{task}/harvest.safetensors"
+    )
     assert P.harvest(**W) == "res/finetune/tiny/r1/syn_topic/harvest.safetensors"
     assert (
         P.autoencoder_dir(**W, layers="all", norm="task", unseen="")
@@ -91,9 +93,11 @@ def test_each_generator_kind_has_its_own_draw_part():
     P = Paths(R)
     files = "candidates/{task}.safetensors"
     assert P.candidates().endswith(f"/{{kind}}/cond-{{condition}}/{{draw}}/{files}")
-    assert P.candidates(kind="pdiff").endswith(f"/pdiff/cond-{{condition}}/{{sampler}}/{files}")
+    # ... each followed by {control}: "" or an audit arm (-noise, -null, -shuffled)
+    pdiff = P.candidates(kind="pdiff")
+    assert pdiff.endswith(f"/pdiff/cond-{{condition}}/{{sampler}}{{control}}/{files}")
     direct = P.candidates(kind="direct")
-    assert direct.endswith(f"/direct/cond-{{condition}}/recipe-{{recipe}}/{files}")
+    assert direct.endswith(f"/direct/cond-{{condition}}/recipe-{{recipe}}{{control}}/{files}")
     model = P.direct("model.safetensors")
     assert model.endswith("/direct/cond-{condition}/recipe-{recipe}/model/model.safetensors")
     full = {**W, "layers": "all", "norm": "task", "unseen": "", "condition": "onehot"}
@@ -107,9 +111,10 @@ def test_each_generator_kind_has_its_own_draw_part():
             "/cond-onehot/recipe-k8-layer-w0.75/candidates/syn_topic.safetensors"
         )
     )
-    assert fill(paths.TAG_DRAW, kind="pdiff").endswith("_pdiff_cond-{condition}_{sampler}_{task}")
+    tag = fill(paths.TAG_DRAW, kind="pdiff")
+    assert tag.endswith("_pdiff_cond-{condition}_{sampler}{control}_{task}")
     tag = fill(paths.TAG_DRAW, kind="direct")
-    assert tag.endswith("_direct_cond-{condition}_recipe-{recipe}_{task}")
+    assert tag.endswith("_direct_cond-{condition}_recipe-{recipe}{control}_{task}")
     assert draw_part("pdiff", "ddim50") == "ddim50"
     for part in ("ddim50", "ddpm1000", "recipe-k8-layer-w0.75", "recipe-k1-flat-w0"):
         assert re.fullmatch(DRAW_RE, part), part
@@ -181,7 +186,7 @@ def test_cell_path_of_every_kind():
         cell_path(R, "cross", "tiny", 1, "syn_topic", {**SETTING, "source": "syn_topic"})
         == expected["generated"]
     )
-    assert set(CELL_KINDS) == {*expected, "cross"}
+    assert set(CELL_KINDS) == {*expected, "cross", "memorisation"}
 
 
 def test_cell_path_errors():

@@ -122,7 +122,7 @@ def test_following_the_hint_rebuilds_a_bad_harvest_under_existing_scores(tmp_pat
     configfile = tmp_path / "h2 smoke.yaml"  # a space: the printed command quotes it
     configfile.write_text(yaml.safe_dump(config))
     P = Paths(config["results_dir"])
-    w = {"backbone": "tiny", "rank": 1, "task": "syn_sentiment"}
+    w = {"backbone": "tiny", "rank": 1, "ftseed": "", "task": "syn_sentiment"}
     harvest, scores = Path(P.harvest(**w)), Path(P.harvest_scores(**w))
     soup = Path(P.baseline("soup_scores", n=20, **w))
     # mtime alone decides what reruns here: whether the bad file itself makes anything rerun (not a

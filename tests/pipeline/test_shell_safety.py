@@ -288,7 +288,7 @@ UNSEEN = {
 ADAPTER = {
     "backbone": "tiny", "rank": 1, "n": 20, "layers": "all", "norm": "task", "unseen": "",
     "kind": "pdiff", "condition": "sentence-twoshot", "sampler": "ddim20", "task": "syn_topic",
-    "sel_n": 64, "sel_seed": 0, "sel_pool": "", "sel_race": "",
+    "sel_n": 64, "sel_seed": 0, "sel_pool": "", "sel_race": "", "ftseed": "", "genseed": "",
 }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_arms_targets import arm_entry  # tests/pipeline is on sys.path (pytest prepend mode)
 
 from condpdiff.pipeline import settings, targets
 from condpdiff.pipeline.targets import cell_path, selection_dir, table_files, table_spec
@@ -29,18 +30,21 @@ def config(smoke_config) -> dict:
 def test_specs_from_config(config):
     config["backbones"]["other"] = config["backbones"]["tiny"]
     config["compare_generators"] = []  # one generator (two: tests/pipeline/test_direct_targets.py)
-    t1 = table_spec(config, "table1")
-    assert t1["kind"] == "plain"
-    assert [r["label"] for r in t1["rows"]] == [
-        {"backbone": "tiny", "rank": 1},
-        {"backbone": "other", "rank": 1},
+    t1 = table_spec(config, "table1")  # the arms layout: tests/pipeline/test_arms_targets.py
+    assert t1["kind"] == "arms"
+    assert [r["label"] for r in t1["rows"] if r["label"]["arm"] == "generated"] == [
+        {"backbone": "tiny", "rank": 1, "arm": "generated"},
+        {"backbone": "other", "rank": 1, "arm": "generated"},
     ]
-    cells = t1["rows"][0]["cells"]["syn_topic"]
-    assert cells["generated"] == (
+    assert arm_entry(t1, "generated", "syn_topic")["replicates"] == [
         "results/smoke/scores/tiny/r1/n20/layers-all/norm-task/pdiff/cond-onehot/ddim20/syn_topic/sel64-seed0/generated.json"
-    )
-    assert cells["original"] == "results/smoke/scores/tiny/r1/n20/syn_topic/original.json"
-    assert cells["soup"] == "results/smoke/scores/tiny/r1/n20/syn_topic/soup.json"
+    ]
+    assert arm_entry(t1, "original", "syn_topic")["replicates"] == [
+        "results/smoke/scores/tiny/r1/n20/syn_topic/original.json"
+    ]
+    assert arm_entry(t1, "soup", "syn_topic")["replicates"] == [
+        "results/smoke/scores/tiny/r1/n20/syn_topic/soup.json"
+    ]
     t3 = table_spec(config, "table3")  # ablations on the first backbone, varying n only
     assert t3["kind"] == "ablation" and t3["columns"] == ["generated", "original"]
     assert [r["label"] for r in t3["rows"]] == [{"n": 1}, {"n": 20}]
@@ -50,7 +54,8 @@ def test_specs_from_config(config):
     assert t3["rows"][0]["cells"]["syn_topic"]["original"].endswith(
         "/tiny/r1/n1/syn_topic/original.json"
     )
-    assert len(table_files(t1)) == 2 * 3 * 3
+    # per backbone and task: generated, 3 audit arms, original, soup, no LoRA, memorisation
+    assert len(table_files(t1)) == 2 * 3 * 8
     recon = table_spec(config, "table_recon")["rows"][0]["cells"]["syn_topic"]
     assert recon["recon"].endswith(
         "n20/layers-all/norm-task/pdiff/autoencoder/syn_topic/recon.json"
@@ -76,7 +81,7 @@ def test_every_table_name_has_a_spec(config):
         spec = table_spec(image if name in IMAGE_TABLES else config, name)
         assert (
             spec["name"] == name
-            and spec["kind"] in ("plain", "ablation", "cross")
+            and spec["kind"] in ("plain", "ablation", "cross", "arms")
             and table_files(spec)
         )
     with pytest.raises(ValueError, match="unknown table 'table9'"):
@@ -98,19 +103,16 @@ def test_selection_split_is_in_the_cell_path_not_in_the_flags(config):
         "selection_seed": 3,
         "selection_from": "train",
     }
-    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
-    assert t1["generated"].endswith(
-        "/pdiff/cond-onehot/ddim20/syn_topic/sel1000-seed3/generated.json"
-    )
-    assert t1["original"].endswith("/n20/syn_topic/original.json")
+
+    def t1(arm: str = "generated") -> str:
+        return arm_entry(table_spec(config, "table1"), arm, "syn_topic")["replicates"][0]
+
+    assert t1().endswith("/pdiff/cond-onehot/ddim20/syn_topic/sel1000-seed3/generated.json")
+    assert t1("original").endswith("/n20/syn_topic/original.json")
     config["scoring"]["selection_from"] = "heldout"
-    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
-    assert t1["generated"].endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
+    assert t1().endswith("/ddim20/syn_topic/sel1000-seed3-heldout/generated.json")
     config["scoring"]["selection_race"] = 125  # successive halving: another selection, another file
-    t1 = table_spec(config, "table1")["rows"][0]["cells"]["syn_topic"]
-    assert t1["generated"].endswith(
-        "/ddim20/syn_topic/sel1000-seed3-heldout-race125/generated.json"
-    )
+    assert t1().endswith("/ddim20/syn_topic/sel1000-seed3-heldout-race125/generated.json")
     with pytest.raises(ValueError, match="selection split"):
         cell_path("R", "generated", "tiny", 1, "syn_topic", SETTING)
 
@@ -120,13 +122,13 @@ def test_cross_task_spec_has_the_generated_cells_on_its_diagonal(config):
     tasks = config["tasks"]
     assert spec["kind"] == "cross"
     assert [r["label"]["generated_for"] for r in spec["rows"]] == tasks
-    t1 = table_spec(config, "table1")["rows"][0]["cells"]
+    t1 = table_spec(config, "table1")
     for row in spec["rows"]:
         source = row["label"]["generated_for"]
         for task in tasks:
             path = row["cells"][task]["score"]
             if task == source:
-                assert path == t1[task]["generated"]
+                assert path == arm_entry(t1, "generated", task)["replicates"][0]
             else:
                 assert path.endswith(
                     f"/pdiff/cond-onehot/ddim20/{task}/sel64-seed0/from-{source}/cross.json"

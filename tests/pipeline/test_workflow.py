@@ -64,7 +64,7 @@ def dry_run(tmp_path_factory):
     adapter = Paths(config["results_dir"]).adapter(
         backbone="tiny", rank=1, n=20, layers="all", norm="task", unseen="", kind="pdiff",
         condition="onehot", sampler="ddim20", task="syn_topic", sel_n=64, sel_seed=0, sel_pool="",
-        sel_race="",
+        sel_race="", ftseed="", genseed="",
     )  # fmt: skip
     out = snakemake("all", adapter, "-n", "--configfile", str(path), "--quiet", "rules",
                     env={"PYTHONPROFILEIMPORTTIME": "1"})  # fmt: skip
@@ -89,12 +89,16 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         "build_tiny_backbone": 1,
         "make_synthetic_task": 3,
         "write_task": 3,
+        "write_table_spec": len(TEXT_TABLES),
         "finetune_lora": 3,
         "score_harvest": 3,
         "score_soup": 3,
+        "score_nolora": 3,  # table1's no-LoRA row
+        "make_text_nolora_cell": 3,
         "make_original_cell": 6,  # n = 1 and 20 (table3)
         "make_soup_cell": 3,
         "encode_condition": 6,  # onehot and learnable (table4b)
+        "make_null_condition": 3,  # the audit's -null arm
         "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
         "train_autoencoder": 4,
         "train_diffusion": 5,  # + the learnable condition
@@ -104,10 +108,17 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
         "train_direct": 2,
         "sample_direct": 6,
-        "score_selection": 24,
+        # table1's audit arms, per kind (pdiff, direct) x task: -null and -shuffled sampled,
+        # -noise made from checkpoints, and the memorisation cell of the generator's own draw
+        "sample_control_candidates": 2 * 3,
+        "sample_control_direct": 2 * 3,
+        "make_noise_candidates": 2 * 3,
+        "make_memorisation_cell": 2 * 3,
+        # 24 draws of the tables + 3 arms x 2 kinds x 3 tasks
+        "score_selection": 24 + 18,
         # dev for the selected candidate only (scoring.dev_all_candidates: false)
-        "score_selected": 24,
-        "make_generated_cell": 24,
+        "score_selected": 24 + 18,
+        "make_generated_cell": 24 + 18,
         "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
         "make_cross_cell": 6,
         "export_adapter": 1,
@@ -137,9 +148,10 @@ def test_image_smoke_dry_run_lists_the_image_jobs(tmp_path):
     styles = 3
     assert counts["finetune_style_lora"] == styles and counts["pretrain_base"] == 1
     kinds = 2  # pdiff and the compared direct generator
+    draws = 1 + 3  # its own candidates and table2's audit arms (-noise, -null, -shuffled)
     assert (
-        counts["generate_candidate_images"] == kinds * styles
-        and counts["score_selection_fid"] == kinds * styles
+        counts["generate_candidate_images"] == kinds * styles * draws
+        and counts["score_selection_fid"] == kinds * styles * draws
     )
     assert counts["train_direct"] == 1 and counts["sample_direct"] == styles
     assert (
@@ -158,9 +170,8 @@ def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
     out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    assert (
-        counts["score_candidates"] == 3 + 6 and "score_selected" not in counts
-    )  # pdiff; direct (table1, table_direct)
+    # pdiff; direct (table1, table_direct); table1's audit arms (3 arms x 2 kinds x 3 tasks)
+    assert counts["score_candidates"] == 3 + 6 + 18 and "score_selected" not in counts
 
 
 def test_dag_parse_imports_no_torch(dry_run):
@@ -173,3 +184,26 @@ def test_dag_parse_imports_no_torch(dry_run):
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert not heavy, f"parsing the workflow imports {heavy[:10]}"
     assert not [line for line in profile if line.rstrip().endswith("| torch")]
+
+
+def test_no_audit_arms_runs_no_audit_rule(tmp_path):
+    """`audit.arms: []`: table1 keeps its generated / original / soup / no-LoRA rows and no audit
+    rule is scheduled."""
+    config = smoke()
+    config["results_dir"] = str(tmp_path / "results")
+    config["targets"] = ["table1"]
+    config["audit"] = {"arms": []}
+    path = tmp_path / "no_audit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
+    assert out.returncode == 0, out.stderr[-3000:]
+    counts = job_counts(out.stdout)
+    assert counts["make_generated_cell"] == 2 * 3  # pdiff and direct, 3 tasks, no arm draws
+    for rule in (
+        "make_null_condition",
+        "sample_control_candidates",
+        "sample_control_direct",
+        "make_noise_candidates",
+    ):
+        assert rule not in counts, rule
+    assert counts["make_memorisation_cell"] == 2 * 3  # the memorisation row needs no arm

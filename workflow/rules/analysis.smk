@@ -31,7 +31,7 @@ rule plot_training_curves:
             category="Analyses",
             subcategory="Training curves",
             labels={
-                "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
+                "generator": "{backbone} r{rank}{ftseed} n{n} layers-{layers} norm-{norm}{genseed}",
                 "condition": "{condition}",
             },
         ),
@@ -66,7 +66,7 @@ rule plot_param_projection:
             category="Analyses",
             subcategory="Parameter projection",
             labels={
-                "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
+                "generator": "{backbone} r{rank}{ftseed} n{n} layers-{layers} norm-{norm}{genseed}",
                 "condition": "{condition}",
                 "sampler": "{draw}",
             },
@@ -112,7 +112,7 @@ rule plot_sampling_trajectory:
             category="Analyses",
             subcategory="Sampling trajectory",
             labels={
-                "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
+                "generator": "{backbone} r{rank}{ftseed} n{n} layers-{layers} norm-{norm}{genseed}",
                 "condition": "{condition}",
                 "sampler": "{draw}",
             },
@@ -169,7 +169,7 @@ if config.get("tasks"):
                 category="Analyses",
                 subcategory="Nearest checkpoint",
                 labels={
-                    "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
+                    "generator": "{backbone} r{rank}{ftseed} n{n} layers-{layers} norm-{norm}{genseed}",
                     "condition": "{condition}",
                     "sampler": "{draw}",
                     "scored": "dev",
@@ -215,7 +215,7 @@ if config.get("image"):
                 category="Analyses",
                 subcategory="Nearest checkpoint",
                 labels={
-                    "generator": "{backbone} r{rank} n{n} layers-{layers} norm-{norm}",
+                    "generator": "{backbone} r{rank}{ftseed} n{n} layers-{layers} norm-{norm}{genseed}",
                     "condition": "{condition}",
                     "sampler": "{draw}",
                     "scored": "{evalpart}",

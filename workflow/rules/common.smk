@@ -15,6 +15,7 @@ from condpdiff.pipeline.config import check_schema, check_semantics, load_schema
 from condpdiff.pipeline.figure_targets import FIGURE_TARGETS
 from condpdiff.pipeline.paths import (
     DRAW_RE,
+    SEED_RE,
     TAG_CROSS,
     TAG_DIFF,
     TAG_DIRECT,
@@ -59,6 +60,8 @@ wildcard_constraints:
     source=names.KEY_RE,
     synthetic=names.KEY_RE,
     rank=r"\d+",
+    ftseed=SEED_RE["ft"],
+    genseed=SEED_RE["gen"],
     n=r"\d+",
     layers=names.LAYERS_RE,
     norm=names.alternatives(names.NORMS),
@@ -69,6 +72,7 @@ wildcard_constraints:
     ),
     sampler=names.SAMPLER_RE,
     recipe=names.DIRECT_RE,
+    control=names.CONTROL_RE,
     draw=DRAW_RE,
     sel_n=r"\d+",
     sel_seed=r"\d+",
@@ -102,7 +106,10 @@ def backbone_input(wildcards):
 
 def task_harvest(wildcards):
     return P.harvest(
-        backbone=wildcards.backbone, rank=wildcards.rank, task=wildcards.task
+        backbone=wildcards.backbone,
+        rank=wildcards.rank,
+        ftseed=wildcards.ftseed,
+        task=wildcards.task,
     )
 
 
@@ -132,9 +139,21 @@ def members(wildcards):
 
 def all_harvests(wildcards):
     return [
-        P.harvest(backbone=wildcards.backbone, rank=wildcards.rank, task=t)
+        P.harvest(
+            backbone=wildcards.backbone,
+            rank=wildcards.rank,
+            ftseed=wildcards.ftseed,
+            task=t,
+        )
         for t in members(wildcards)
     ]
+
+
+def seeded(flags, kind):
+    """Params function: `flags` (a step's config flags) plus the job's seed taken from its path,
+    ``--finetune-seed N`` ({ftseed}, `kind` "ft") or ``--generator-seed N`` ({genseed}, "gen"):
+    the step trains / samples with its configured seed + N (settings.seed_flag)."""
+    return lambda wildcards: f"{flags} {settings.seed_flag(kind, wildcards)}"
 
 
 def direct_sampling_flags():

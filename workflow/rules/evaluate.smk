@@ -134,8 +134,27 @@ rule make_recon_cell:
         " > {log:q} 2>&1"
 
 
+rule write_table_spec:
+    """A table's spec (which cell files make it: pipeline.targets) as a file, read by make_table:
+    at several seeds a spec outgrows one shell argument (128 KiB on Linux). Its params are the
+    spec, so a config change that changes the spec rewrites it (written atomically)."""
+    output:
+        spec=P.table("spec.json"),
+    log:
+        P.log("write_table_spec", "{table}"),
+    localrule: True
+    params:
+        spec=lambda w: json.dumps(targets.table_spec(config, w.table), sort_keys=True),
+    run:
+        from condpdiff.util.atomic import write_text
+
+        write_text(output.spec, params.spec)
+        write_text(log[0], f"{output.spec}: {len(params.spec)} characters\n")
+
+
 rule make_table:
     input:
+        spec=P.table("spec.json"),
         cells=lambda w: targets.table_files(targets.table_spec(config, w.table)),
     output:
         csv=P.table("csv"),
@@ -155,10 +174,9 @@ rule make_table:
     resources:
         **CELL_RESOURCES,
     params:
-        spec=lambda w: targets.table_arg(config, w.table),
         code=code("evaluate.make_table"),
     shell:
-        "python -m condpdiff.evaluate.make_table --spec {params.spec} --csv {output.csv:q}"
+        "python -m condpdiff.evaluate.make_table --spec @{input.spec:q} --csv {output.csv:q}"
         " --md {output.md:q} --html {output.html:q} > {log:q} 2>&1"
 
 

@@ -26,9 +26,9 @@ rule export_generator:
     output:
         folder=directory(P.generator_export(kind="pdiff")),
     log:
-        P.log("export_generator", fill(TAG_EXPORT, kind="pdiff")),
+        P.log("export_generator", fill(TAG_EXPORT, kind="pdiff", control="")),
     benchmark:
-        P.benchmark("export_generator", fill(TAG_EXPORT, kind="pdiff"))
+        P.benchmark("export_generator", fill(TAG_EXPORT, kind="pdiff", control=""))
     conda:
         "../../environment.yml"
     resources:
@@ -64,9 +64,11 @@ rule export_direct_generator:
     output:
         folder=directory(P.generator_export(kind="direct")),
     log:
-        P.log("export_direct_generator", fill(TAG_EXPORT, kind="direct")),
+        P.log("export_direct_generator", fill(TAG_EXPORT, kind="direct", control="")),
     benchmark:
-        P.benchmark("export_direct_generator", fill(TAG_EXPORT, kind="direct"))
+        P.benchmark(
+            "export_direct_generator", fill(TAG_EXPORT, kind="direct", control="")
+        )
     conda:
         "../../environment.yml"
     resources:

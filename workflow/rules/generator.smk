@@ -59,7 +59,7 @@ rule train_autoencoder:
             else ""
         ),
         tasks=lambda w: settings.words(members(w)),
-        settings=settings.flags(config["autoencoder"]),
+        settings=seeded(settings.flags(config["autoencoder"]), "gen"),
         code=code("generator.pdiff.train_autoencoder"),
     shell:
         "python -m condpdiff.generator.pdiff.train_autoencoder --stats {input.stats:q}"
@@ -110,7 +110,7 @@ rule train_diffusion:
         autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
         out_dir=lambda w, output: os.path.dirname(output.model),
         tasks=lambda w: settings.words(members(w)),
-        settings=settings.flags(config["diffusion"]),
+        settings=seeded(settings.flags(config["diffusion"]), "gen"),
         code=code("generator.pdiff.train_diffusion"),
     shell:
         "python -m condpdiff.generator.pdiff.train_diffusion --autoencoder {params.autoencoder:q}"
@@ -134,6 +134,8 @@ rule sample_candidates:
         P.log("sample_candidates", fill(TAG_DRAW, kind="pdiff")),
     benchmark:
         P.benchmark("sample_candidates", fill(TAG_DRAW, kind="pdiff"))
+    wildcard_constraints:
+        control="(?:)",  # its own candidates (audit.smk: the arms -null, -shuffled)
     conda:
         "../../environment.yml"
     threads: 2
@@ -144,10 +146,11 @@ rule sample_candidates:
     params:
         diffusion=lambda w, input: os.path.dirname(input.diffusion),
         autoencoder=lambda w, input: os.path.dirname(input.autoencoder),
-        settings=settings.flags(config["sampling"]),
+        settings=seeded(settings.flags(config["sampling"]), "gen"),
+        control=lambda w: control_flags(w),  # audit_common.smk
         code=code("generator.pdiff.sample_candidates"),
     shell:
         "python -m condpdiff.generator.pdiff.sample_candidates --diffusion {params.diffusion:q}"
         " --autoencoder {params.autoencoder:q} --stats {input.stats:q} --harvest {input.harvest:q}"
         " --condition {input.condition:q} --task {wildcards.task} --sampler {wildcards.sampler}"
-        " {params.settings} --out {output.candidates:q} > {log:q} 2>&1"
+        " {params.settings} {params.control} --out {output.candidates:q} > {log:q} 2>&1"

@@ -30,7 +30,7 @@ rule train_direct:
     params:
         out_dir=lambda w, output: os.path.dirname(output.model),
         tasks=lambda w: settings.words(members(w)),
-        settings=settings.flags(config["direct"]),
+        settings=seeded(settings.flags(config["direct"]), "gen"),
         code=code("generator.direct.train_direct"),
     shell:
         "python -m condpdiff.generator.direct.train_direct --stats {input.stats:q}"
@@ -51,6 +51,8 @@ rule sample_direct:
         P.log("sample_direct", fill(TAG_DRAW, kind="direct")),
     benchmark:
         P.benchmark("sample_direct", fill(TAG_DRAW, kind="direct"))
+    wildcard_constraints:
+        control="(?:)",  # its own candidates (audit.smk: the arms -null, -shuffled)
     conda:
         "../../environment.yml"
     threads: 1
@@ -60,10 +62,11 @@ rule sample_direct:
         mem_mb=8000,
     params:
         model=lambda w, input: os.path.dirname(input.model),
-        settings=direct_sampling_flags(),
+        settings=seeded(direct_sampling_flags(), "gen"),
+        control=lambda w: control_flags(w),  # audit_common.smk
         code=code("generator.direct.sample_direct"),
     shell:
         "python -m condpdiff.generator.direct.sample_direct --model {params.model:q}"
         " --stats {input.stats:q} --harvest {input.harvest:q} --condition {input.condition:q}"
-        " --task {wildcards.task} --recipe {wildcards.recipe} {params.settings}"
+        " --task {wildcards.task} --recipe {wildcards.recipe} {params.settings} {params.control}"
         " --out {output.candidates:q} > {log:q} 2>&1"

@@ -171,7 +171,7 @@ rule finetune_style_lora:
         mem_mb=16000,
     params:
         args=image_args,
-        settings=settings.flags(IMG["finetune"]),
+        settings=seeded(settings.flags(IMG["finetune"]), "ft"),
         code=code("image.lora.finetune_style_lora"),
     shell:
         "python -m condpdiff.image.lora.finetune_style_lora {params.args} --style {wildcards.task}"

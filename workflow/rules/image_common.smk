@@ -15,7 +15,7 @@ EVAL_PARTS = [
     eval_part(config),
     eval_part(config, IMG["generation"]["noise_seed"]),
 ]
-IMG_TAG = "{backbone}_r{rank}_{task}"
+IMG_TAG = "{backbone}_r{rank}{ftseed}_{task}"
 
 
 def etag(tag):

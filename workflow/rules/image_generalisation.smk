@@ -6,7 +6,7 @@ Rule <name> runs condpdiff.image.generalisation.<name>.
 
 from condpdiff.pipeline import generalisation_args as gsargs
 
-TAG_GS = etag("{backbone}_r{rank}_{task}--{other}_m{points}")
+TAG_GS = etag("{backbone}_r{rank}{ftseed}_{task}--{other}_m{points}")
 TAG_GS_IMAGES = (
     f"{TAG_GS}_cond{{cond_k}}-seed{{cond_seed}}_ref{{ref_n}}-seed{{ref_seed}}"
 )
@@ -33,7 +33,7 @@ rule build_generalisation_set:
     """theta(l) = (1 - l) theta_1 + l theta_2 at M grid points between two styles' last checkpoints."""
     input:
         harvest=lambda w: [
-            P.harvest(backbone=w.backbone, rank=w.rank, task=s)
+            P.harvest(backbone=w.backbone, rank=w.rank, ftseed=w.ftseed, task=s)
             for s in (w.task, w.other)
         ],
     output:

@@ -94,7 +94,7 @@ rule finetune_lora:
         mem_mb=16000,
     params:
         args=text_args,
-        settings=settings.flags(config["finetune"]),
+        settings=seeded(settings.flags(config["finetune"]), "ft"),
         code=code("text.finetune_lora"),
     shell:
         "python -m condpdiff.text.finetune_lora {params.args} --backbone {wildcards.backbone}"

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from condpdiff.conditions.condition import load_condition
+from condpdiff.conditions.controls import SAMPLED, condition_expectation
 from condpdiff.generator import training
 from condpdiff.generator.candidates import candidates_paramset
 from condpdiff.generator.direct import arrangement as arr
@@ -26,7 +27,6 @@ from condpdiff.generator.direct.conditioning import ConditionBank, Recipe, condi
 from condpdiff.generator.direct.network import DirectNet, load_direct
 from condpdiff.params.norm_stats import NormStats
 from condpdiff.params.paramfile import ParamSet
-from condpdiff.pipeline.artifacts import HARVEST_KINDS
 from condpdiff.util import cli
 
 log = logging.getLogger("condpdiff.generator.direct.sample_direct")
@@ -36,6 +36,7 @@ log = logging.getLogger("condpdiff.generator.direct.sample_direct")
 class DirectSamplingConfig:
     num_candidates: int = 20
     seed: int = 0
+    generator_seed: int = 0  # the generator replicate N (path part -genseed{N}): seed + N
     device: str = "auto"
     threads: int = 0  # CPU threads (0 = torch default)
 
@@ -54,7 +55,7 @@ def generate(
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     net = net.to(device).eval()
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(training.run_seed(cfg))
     rows = torch.zeros(cfg.num_candidates, dtype=torch.long)
     idx, valid = bank.draw_indices(rows, k, gen)
     cond = bank.pool(rows, idx, valid).to(device)
@@ -85,6 +86,14 @@ def main(argv=None) -> None:
         "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
     )
     p.add_argument("--condition", required=True, help="the task's condition file")
+    p.add_argument(
+        "--control",
+        choices=SAMPLED,
+        default=None,
+        help="an audit arm (condpdiff.conditions.controls): null = --condition is the task's null "
+        "condition; shuffled = it is the condition of --condition-task, another task",
+    )
+    p.add_argument("--condition-task", default=None, help="--control shuffled: whose condition")
     p.add_argument("--task", required=True)
     p.add_argument(
         "--recipe", required=True, help="the recipe the model was trained with, e.g. k8-layer-w0.75"
@@ -96,8 +105,12 @@ def main(argv=None) -> None:
     cfg, recipe = cli.dataclass_from_args(DirectSamplingConfig, a), Recipe.parse(a.recipe)
     stats = NormStats.load(a.stats)
     stats.require_task(a.task, a.stats)
-    harvest = ParamSet.load(a.harvest, {"kind": HARVEST_KINDS, "task": a.task}, "sample_direct")
-    cond = load_condition(a.condition, {"task": a.task})
+    harvest = ParamSet.load(a.harvest, stats.harvest_expect(a.task), "sample_direct")
+    try:
+        expect, control_info = condition_expectation(a.task, a.control, a.condition_task)
+    except ValueError as e:
+        p.error(str(e))
+    cond = load_condition(a.condition, expect)
     stats.check_params(harvest.params, a.harvest)
     net = load_direct(a.model)
     trained = net.extra.get("recipe")
@@ -120,10 +133,12 @@ def main(argv=None) -> None:
     info = {
         "recipe": str(recipe),
         "sampling": asdict(cfg),
+        "generator_seed": cfg.generator_seed,
         "condition": cond.name,
         "generator": "direct",
         "model": str(a.model),
         "condition_items": items,
+        **control_info,  # an audit arm: control (and condition_task); none for its own draw
     }  # no timing: the same inputs give the same bytes
     pset = candidates_paramset(z, stats, a.task, harvest, info)
     pset.save(a.out)

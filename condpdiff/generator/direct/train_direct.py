@@ -44,6 +44,7 @@ class DirectTrainConfig:
         0.0  # the loss is an MSE on small targets: full precision throughout by default
     )
     seed: int = 0
+    generator_seed: int = 0  # the generator replicate N (path part -genseed{N}): runs with seed + N
     device: str = "auto"
     threads: int = 0  # CPU threads (0 = torch default)
 
@@ -104,10 +105,11 @@ def train(
 ) -> tuple[DirectNet, list[dict]]:
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    seed = training.run_seed(cfg)
+    torch.manual_seed(seed)
     net = DirectNet(net_cfg, bank.dim, recipe.arrangement, segs, extra)
     scale_gen = torch.Generator().manual_seed(
-        cfg.seed + 2
+        seed + 2
     )  # condition scale: 1024 draws of the training tasks
     net.set_condition_scale(
         bank.draw(
@@ -124,8 +126,8 @@ def train(
         )
     )
     batches, draws = (
-        torch.Generator().manual_seed(cfg.seed),
-        torch.Generator().manual_seed(cfg.seed + 1),
+        torch.Generator().manual_seed(seed),
+        torch.Generator().manual_seed(seed + 1),
     )
 
     def loss_fn(step: int) -> torch.Tensor:

@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass
 import torch
 
 from condpdiff.conditions.condition import load_condition
+from condpdiff.conditions.controls import SAMPLED, condition_expectation
 from condpdiff.generator import training
 from condpdiff.generator.candidates import candidates_paramset
 from condpdiff.generator.pdiff.autoencoder import ParamAutoencoder, load_autoencoder
 from condpdiff.generator.pdiff.noise import LatentDiffusion, load_diffusion, sample
 from condpdiff.params.norm_stats import NormStats
 from condpdiff.params.paramfile import ParamSet
-from condpdiff.pipeline.artifacts import HARVEST_KINDS
 from condpdiff.util import cli
 
 log = logging.getLogger("condpdiff.generator.pdiff.sample_candidates")
@@ -38,6 +38,7 @@ log = logging.getLogger("condpdiff.generator.pdiff.sample_candidates")
 class SamplingConfig:
     num_candidates: int = 20
     seed: int = 0
+    generator_seed: int = 0  # the generator replicate N (path part -genseed{N}): seed + N
     guidance_scale: float = 1.0  # != 1 needs a model trained with cond_drop > 0
     eta: float = 0.0  # DDIM only: 0 = deterministic
     device: str = "auto"
@@ -84,7 +85,7 @@ def generate(
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
     diffusion, ae = diffusion.to(device).eval(), ae.to(device).eval()
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    gen = torch.Generator(device=device).manual_seed(training.run_seed(cfg))
     conds = candidate_conditions(cond, cfg.num_candidates, diffusion.net.cfg.cond_mode).to(device)
     z = sample(diffusion, conds, sampler, gen, cfg.guidance_scale, cfg.eta)
     return ae.decode(z).float().cpu()
@@ -109,6 +110,14 @@ def main(argv=None) -> None:
         "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
     )
     p.add_argument("--condition", required=True, help="the task's condition file")
+    p.add_argument(
+        "--control",
+        choices=SAMPLED,
+        default=None,
+        help="an audit arm (condpdiff.conditions.controls): null = --condition is the task's null "
+        "condition; shuffled = it is the condition of --condition-task, another task",
+    )
+    p.add_argument("--condition-task", default=None, help="--control shuffled: whose condition")
     p.add_argument("--task", required=True)
     p.add_argument("--sampler", required=True, help="ddimS or ddpmS, e.g. ddim50, ddpm1000")
     p.add_argument("--out", required=True, help="candidates parameter file (.safetensors)")
@@ -118,8 +127,12 @@ def main(argv=None) -> None:
     cfg = cli.dataclass_from_args(SamplingConfig, a)
     stats = NormStats.load(a.stats)
     stats.require_task(a.task, a.stats)
-    harvest = ParamSet.load(a.harvest, {"kind": HARVEST_KINDS, "task": a.task}, "sample_candidates")
-    cond = load_condition(a.condition, {"task": a.task})
+    harvest = ParamSet.load(a.harvest, stats.harvest_expect(a.task), "sample_candidates")
+    try:
+        expect, control_info = condition_expectation(a.task, a.control, a.condition_task)
+    except ValueError as e:
+        p.error(str(e))
+    cond = load_condition(a.condition, expect)
     stats.check_params(harvest.params, a.harvest)
     diffusion, ae = load_diffusion(a.diffusion), load_autoencoder(a.autoencoder)
     mode = diffusion.net.cfg.cond_mode
@@ -135,9 +148,11 @@ def main(argv=None) -> None:
     info = {
         "sampler": a.sampler,
         "sampling": asdict(cfg),
+        "generator_seed": cfg.generator_seed,
         "condition": cond.name,
         "diffusion": str(a.diffusion),
         "autoencoder": str(a.autoencoder),
+        **control_info,  # an audit arm: control (and condition_task); none for its own draw
     }  # no timing: the same inputs give the same bytes
     if cond.projection == "conv":
         info["condition_images"] = image_indices(cfg.num_candidates, cond.embedding.shape[0])

@@ -41,6 +41,7 @@ class AETrainConfig:
     warmup_steps: int = 0
     bf16_fraction: float = 0.75
     seed: int = 0
+    generator_seed: int = 0  # the generator replicate N (path part -genseed{N}): runs with seed + N
     device: str = "auto"
     threads: int = 0  # CPU threads (0 = torch default)
 
@@ -52,10 +53,11 @@ def train(
     curve."""
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    seed = training.run_seed(cfg)
+    torch.manual_seed(seed)
     model = ParamAutoencoder(net_cfg, x.shape[1]).to(device)
     x = x.to(device)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(seed)
 
     def loss_fn(step: int) -> torch.Tensor:
         batch = x[training.batch_indices(x.shape[0], cfg.batch_size, gen, device)]
@@ -121,7 +123,12 @@ def main(argv=None) -> None:
             "param_var": float(orig[:, stats.mask].var(0, unbiased=False).mean()),
         }
         if a.recon_dir:
-            info = {**last.info, "kind": "reconstructions", "autoencoder": str(a.out_dir)}
+            info = {
+                **last.info,
+                "kind": "reconstructions",
+                "autoencoder": str(a.out_dir),
+                "generator_seed": cfg.generator_seed,
+            }
             ParamSet(rec, last.layout, last.steps, last.loss, last.heads, info).save(
                 Path(a.recon_dir) / f"{task}.safetensors"
             )

@@ -98,6 +98,7 @@ class DiffusionTrainConfig:
     bf16_fraction: float = 0.75
     cond_drop: float = 0.0  # > 0 trains for classifier-free guidance
     seed: int = 0
+    generator_seed: int = 0  # the generator replicate N (path part -genseed{N}): runs with seed + N
     device: str = "auto"
     threads: int = 0  # CPU threads (0 = torch default)
 
@@ -124,7 +125,8 @@ def train(
         )
     device = training.pick_device(cfg.device)
     training.set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    seed = training.run_seed(cfg)
+    torch.manual_seed(seed)
     noise = noise or NoiseConfig()
     shift, scale = float(latents.mean()), float(latents.std())
     scale = scale if scale > 1e-8 else 1.0
@@ -133,11 +135,11 @@ def train(
     model = LatentDiffusion(net, noise, shift, scale, extra).to(device)
     sched = make_scheduler(noise, "ddpm")
     u0 = model.to_unit(latents.to(device))
-    gen = torch.Generator().manual_seed(cfg.seed)  # batches and noise
+    gen = torch.Generator().manual_seed(seed)  # batches and noise
     if isinstance(conds, StyleMaps):
         bank, pick = (
             conds.bank.to(device),
-            torch.Generator().manual_seed(cfg.seed + 1),
+            torch.Generator().manual_seed(seed + 1),
         )  # pick: own stream
 
         def cond_of(idx: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,10 @@ The last ``harvest_last`` checkpoints, one every ``harvest_every`` steps (the fi
 last), go into ``<out-dir>/harvest.safetensors`` (``ParamSet``: rows in ``pixart.lora_layout``
 order, steps, loss, no heads) with ``<out-dir>/summary.json``. A non-finite loss or harvested
 weight stops training before anything is written.
+
+The training randomness (LoRA init, batches, noise, posterior samples) uses ``seed +
+finetune_seed``: fine-tuning replicate N (config ``seeds.finetune``, path part ``-ftseed{N}``)
+trains on the same split and images; N = 0 is the one-seed run.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class StyleFinetuneConfig:
     resolution: int = 0  # 0 = the base's image size
     harvest_last: int = 64
     harvest_every: int = 10
-    seed: int = 0
+    seed: int = 0  # training uses seed + finetune_seed (training_seed)
+    finetune_seed: int = 0  # the fine-tuning replicate N (path part -ftseed{N}; 0: none)
     lora_dropout: float = 0.0
     flips: bool = True  # mirror images as augmentation
     mixed_precision: str = "auto"  # no | bf16 | auto (util.precision)
@@ -68,6 +73,8 @@ class StyleFinetuneConfig:
                 f"{self.harvest_last} x {self.harvest_every}: raise steps or harvest fewer "
                 "checkpoints"
             )
+        if self.finetune_seed < 0:
+            raise ValueError(f"finetune_seed {self.finetune_seed}: expected a non-negative integer")
 
 
 def harvest_steps(cfg: StyleFinetuneConfig) -> list[int]:
@@ -119,8 +126,8 @@ def train(
 ) -> tuple[ParamSet, dict]:
     """Add LoRA to `transformer` (in place) and train it; the harvested ParamSet and a summary."""
     t0 = time.time()
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(training_seed(cfg))
+    gen = torch.Generator().manual_seed(training_seed(cfg))
     transformer = add_lora(
         transformer.to(device), LoraSpec(rank=rank, alpha=alpha, dropout=cfg.lora_dropout)
     )
@@ -183,6 +190,7 @@ def train(
             "alpha": alpha,
             "targets": list(LoraSpec().targets),
             "resolution": data.resolution,
+            "finetune_seed": cfg.finetune_seed,
         },
     )
     summary = {
@@ -205,6 +213,12 @@ def train(
         **{k: v for k, v in (info or {}).items() if k in ("style", "base", "backbone")},
     }
     return pset, summary
+
+
+def training_seed(cfg: StyleFinetuneConfig) -> int:
+    """The seed of training: the configured seed plus the fine-tuning replicate (0: the one-seed
+    run)."""
+    return cfg.seed + cfg.finetune_seed
 
 
 def main(argv=None) -> None:

@@ -224,3 +224,26 @@ def test_caption_missing_from_cache_is_named(setup, tmp_path):
             _cfg(),
             torch.device("cpu"),
         )
+
+
+def test_finetune_seed_changes_the_training_not_the_data(setup):
+    """Fine-tuning replicate N trains with seed + N on the same split and latents; N = 0 is the
+    one-seed run."""
+    cpu = torch.device("cpu")
+
+    def run(**kw):
+        cfg = _cfg(**kw)
+        transformer, scheduler, data = fs.prepare(
+            setup["base"], setup["prompts"], setup["split"], cfg, cpu
+        )
+        pset, _ = fs.train(transformer, scheduler, data, 2, 8, cfg, cpu, info={"style": "s1"})
+        return pset, data
+
+    zero, data0 = run(finetune_seed=0)
+    one, data1 = run(finetune_seed=1)
+    assert data0.n_train == data1.n_train and torch.equal(data0.embeds, data1.embeds)
+    assert not torch.equal(zero.params, one.params)
+    assert (zero.info["finetune_seed"], one.info["finetune_seed"]) == (0, 1)
+    assert torch.equal(run(seed=1)[0].params, one.params)  # replicate 1 = seed 0 + 1
+    with pytest.raises(ValueError, match="finetune_seed -1"):
+        _cfg(finetune_seed=-1)
