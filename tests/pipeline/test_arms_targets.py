@@ -125,6 +125,7 @@ def test_audit_arms_config_and_defaults(smoke_config):
 def test_one_seed_each_keeps_todays_paths(smoke_config):
     config = copy.deepcopy(smoke_config)
     config["compare_generators"] = []
+    config["seeds"] = {"finetune": [0], "generator": [0]}
     spec = table_spec(config, "table1")
     gen = arm_entry(spec, "generated", "syn_topic")
     assert gen == {

@@ -30,6 +30,7 @@ def config(smoke_config) -> dict:
 def test_specs_from_config(config):
     config["backbones"]["other"] = config["backbones"]["tiny"]
     config["compare_generators"] = []  # one generator (two: tests/pipeline/test_direct_targets.py)
+    config["seeds"] = {"finetune": [0], "generator": [0]}  # seeds: test_arms_targets.py
     t1 = table_spec(config, "table1")  # the arms layout: tests/pipeline/test_arms_targets.py
     assert t1["kind"] == "arms"
     assert [r["label"] for r in t1["rows"] if r["label"]["arm"] == "generated"] == [

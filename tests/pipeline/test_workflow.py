@@ -85,6 +85,8 @@ def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
 
 def test_dry_run_lists_the_expected_jobs(dry_run):
     counts = job_counts(dry_run.stdout)
+    # config/smoke.yaml has two generator seeds (seeds.generator [0, 1]): table1 runs both, every
+    # other table seed 0
     assert counts == {
         "build_tiny_backbone": 1,
         "make_synthetic_task": 3,
@@ -99,26 +101,29 @@ def test_dry_run_lists_the_expected_jobs(dry_run):
         "make_soup_cell": 3,
         "encode_condition": 6,  # onehot and learnable (table4b)
         "make_null_condition": 3,  # the audit's -null arm
-        "compute_norm_stats": 4,  # default, n=1, norm none, layers 0-0
-        "train_autoencoder": 4,
-        "train_diffusion": 5,  # + the learnable condition
+        "compute_norm_stats": 4 + 1,  # default, n=1, norm none, layers 0-0; + generator seed 1
+        "train_autoencoder": 4 + 1,
+        "train_diffusion": 5 + 1,  # + the learnable condition; + generator seed 1
         "score_recon": 3,
         "make_recon_cell": 3,
-        "sample_candidates": 18,
-        # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0
-        "train_direct": 2,
-        "sample_direct": 6,
-        # table1's audit arms, per kind (pdiff, direct) x task: -null and -shuffled sampled,
-        # -noise made from checkpoints, and the memorisation cell of the generator's own draw
-        "sample_control_candidates": 2 * 3,
-        "sample_control_direct": 2 * 3,
-        "make_noise_candidates": 2 * 3,
-        "make_memorisation_cell": 2 * 3,
-        # 24 draws of the tables + 3 arms x 2 kinds x 3 tasks
-        "score_selection": 24 + 18,
+        "sample_candidates": 18 + 3,
+        # the compared direct generator k1-layer-w0.75 (table1, table_direct) + k1-flat-w0;
+        # + table1's generator seed 1
+        "train_direct": 2 + 1,
+        "sample_direct": 6 + 3,
+        # table1's audit arms, per generator seed x kind (pdiff, direct) x task: -null and
+        # -shuffled sampled, -noise made from checkpoints, and the memorisation cell of the
+        # generator's own draw
+        "sample_control_candidates": 2 * 2 * 3,
+        "sample_control_direct": 2 * 2 * 3,
+        "make_noise_candidates": 2 * 2 * 3,
+        "make_memorisation_cell": 2 * 2 * 3,
+        # 24 draws of the tables at seed 0 + table1's 2 kinds x 3 tasks at seed 1
+        # + 3 arms x 2 kinds x 3 tasks x 2 seeds
+        "score_selection": 24 + 6 + 36,
         # dev for the selected candidate only (scoring.dev_all_candidates: false)
-        "score_selected": 24 + 18,
-        "make_generated_cell": 24 + 18,
+        "score_selected": 24 + 6 + 36,
+        "make_generated_cell": 24 + 6 + 36,
         "score_cross_task": 6,  # 3 x 3 minus the diagonal (the generated cells)
         "make_cross_cell": 6,
         "export_adapter": 1,
@@ -145,20 +150,20 @@ def test_image_smoke_dry_run_lists_the_image_jobs(tmp_path):
     out = snakemake("-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    styles = 3
-    assert counts["finetune_style_lora"] == styles and counts["pretrain_base"] == 1
+    styles, ftseeds = 3, 2  # config/smoke_image.yaml: seeds.finetune [0, 1]
+    assert counts["finetune_style_lora"] == styles * ftseeds and counts["pretrain_base"] == 1
     kinds = 2  # pdiff and the compared direct generator
     draws = 1 + 3  # its own candidates and table2's audit arms (-noise, -null, -shuffled)
     assert (
-        counts["generate_candidate_images"] == kinds * styles * draws
-        and counts["score_selection_fid"] == kinds * styles * draws
+        counts["generate_candidate_images"] == ftseeds * kinds * styles * draws
+        and counts["score_selection_fid"] == ftseeds * kinds * styles * draws
     )
-    assert counts["train_direct"] == 1 and counts["sample_direct"] == styles
+    assert counts["train_direct"] == ftseeds and counts["sample_direct"] == ftseeds * styles
     assert (
         counts["extract_real_features"] == 2 * styles
-    )  # train (selection) and reference (reporting)
+    )  # train (selection) and reference (reporting), whatever the seed
     assert counts["score_cross_fid"] == styles * (styles - 1) and counts["render_figure"] == styles
-    assert counts["train_image_autoencoder"] == 1 and "finetune_lora" not in counts
+    assert counts["train_image_autoencoder"] == ftseeds and "finetune_lora" not in counts
 
 
 def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
@@ -170,8 +175,10 @@ def test_dev_all_candidates_scores_every_candidate_on_dev(tmp_path):
     out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    # pdiff; direct (table1, table_direct); table1's audit arms (3 arms x 2 kinds x 3 tasks)
-    assert counts["score_candidates"] == 3 + 6 + 18 and "score_selected" not in counts
+    # table1 (config/smoke.yaml: two generator seeds) x (pdiff + direct, 3 tasks, + 3 audit arms
+    # each); table_direct's other recipe (k1-flat-w0) at seed 0
+    assert counts["score_candidates"] == 2 * (2 * 3 + 3 * 2 * 3) + 3
+    assert "score_selected" not in counts
 
 
 def test_dag_parse_imports_no_torch(dry_run):
@@ -198,7 +205,8 @@ def test_no_audit_arms_runs_no_audit_rule(tmp_path):
     out = snakemake("all", "-n", "--configfile", str(path), "--quiet", "rules")
     assert out.returncode == 0, out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    assert counts["make_generated_cell"] == 2 * 3  # pdiff and direct, 3 tasks, no arm draws
+    # two generator seeds (config/smoke.yaml) x pdiff and direct x 3 tasks, no arm draws
+    assert counts["make_generated_cell"] == 2 * 2 * 3
     for rule in (
         "make_null_condition",
         "sample_control_candidates",
@@ -206,4 +214,4 @@ def test_no_audit_arms_runs_no_audit_rule(tmp_path):
         "make_noise_candidates",
     ):
         assert rule not in counts, rule
-    assert counts["make_memorisation_cell"] == 2 * 3  # the memorisation row needs no arm
+    assert counts["make_memorisation_cell"] == 2 * 2 * 3  # the memorisation row needs no arm
