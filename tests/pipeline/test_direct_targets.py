@@ -188,6 +188,7 @@ def test_dry_run_trains_one_direct_generator_per_recipe_and_left_out_task(tmp_pa
         results_dir=str(tmp_path / "results"),
         leave_one_out=["syn_topic"],
         targets=["table1", "table_unseen", "table_direct"],
+        seeds={"finetune": [0], "generator": [0]},  # one generator per recipe
     )
     config["generator"]["condition"] = "sentence-twoshot"
     config["compare_generators"][0]["condition"] = (
