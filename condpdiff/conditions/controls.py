@@ -53,3 +53,25 @@ def condition_expectation(task: str, control: str | None, condition_task: str | 
         )
     info = {"control": "shuffled", "condition_task": condition_task}
     return {"task": condition_task, "control": ""}, info
+
+
+def add_control_args(parser) -> None:
+    """The samplers' ``--control`` / ``--condition-task`` options (argparse `parser`)."""
+    parser.add_argument(
+        "--control",
+        choices=SAMPLED,
+        default=None,
+        help="an audit arm (condpdiff.conditions.controls): null = --condition is the task's null "
+        "condition; shuffled = it is the condition of --condition-task, another task",
+    )
+    parser.add_argument(
+        "--condition-task", default=None, help="--control shuffled: whose condition"
+    )
+
+
+def parsed_expectation(parser, args) -> tuple:
+    """`condition_expectation` of a sampler's parsed `args`; a bad pairing is `parser.error`."""
+    try:
+        return condition_expectation(args.task, args.control, args.condition_task)
+    except ValueError as e:
+        parser.error(str(e))

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from condpdiff.conditions.condition import load_condition
-from condpdiff.conditions.controls import SAMPLED, condition_expectation
+from condpdiff.conditions.controls import add_control_args, parsed_expectation
 from condpdiff.generator import training
 from condpdiff.generator.candidates import candidates_paramset
 from condpdiff.generator.direct import arrangement as arr
@@ -86,14 +86,7 @@ def main(argv=None) -> None:
         "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
     )
     p.add_argument("--condition", required=True, help="the task's condition file")
-    p.add_argument(
-        "--control",
-        choices=SAMPLED,
-        default=None,
-        help="an audit arm (condpdiff.conditions.controls): null = --condition is the task's null "
-        "condition; shuffled = it is the condition of --condition-task, another task",
-    )
-    p.add_argument("--condition-task", default=None, help="--control shuffled: whose condition")
+    add_control_args(p)
     p.add_argument("--task", required=True)
     p.add_argument(
         "--recipe", required=True, help="the recipe the model was trained with, e.g. k8-layer-w0.75"
@@ -106,10 +99,7 @@ def main(argv=None) -> None:
     stats = NormStats.load(a.stats)
     stats.require_task(a.task, a.stats)
     harvest = ParamSet.load(a.harvest, stats.harvest_expect(a.task), "sample_direct")
-    try:
-        expect, control_info = condition_expectation(a.task, a.control, a.condition_task)
-    except ValueError as e:
-        p.error(str(e))
+    expect, control_info = parsed_expectation(p, a)
     cond = load_condition(a.condition, expect)
     stats.check_params(harvest.params, a.harvest)
     net = load_direct(a.model)

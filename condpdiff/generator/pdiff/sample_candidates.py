@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from condpdiff.conditions.condition import load_condition
-from condpdiff.conditions.controls import SAMPLED, condition_expectation
+from condpdiff.conditions.controls import add_control_args, parsed_expectation
 from condpdiff.generator import training
 from condpdiff.generator.candidates import candidates_paramset
 from condpdiff.generator.pdiff.autoencoder import ParamAutoencoder, load_autoencoder
@@ -110,14 +110,7 @@ def main(argv=None) -> None:
         "--harvest", required=True, help="the task's harvest file (fill values, head, layout)"
     )
     p.add_argument("--condition", required=True, help="the task's condition file")
-    p.add_argument(
-        "--control",
-        choices=SAMPLED,
-        default=None,
-        help="an audit arm (condpdiff.conditions.controls): null = --condition is the task's null "
-        "condition; shuffled = it is the condition of --condition-task, another task",
-    )
-    p.add_argument("--condition-task", default=None, help="--control shuffled: whose condition")
+    add_control_args(p)
     p.add_argument("--task", required=True)
     p.add_argument("--sampler", required=True, help="ddimS or ddpmS, e.g. ddim50, ddpm1000")
     p.add_argument("--out", required=True, help="candidates parameter file (.safetensors)")
@@ -128,10 +121,7 @@ def main(argv=None) -> None:
     stats = NormStats.load(a.stats)
     stats.require_task(a.task, a.stats)
     harvest = ParamSet.load(a.harvest, stats.harvest_expect(a.task), "sample_candidates")
-    try:
-        expect, control_info = condition_expectation(a.task, a.control, a.condition_task)
-    except ValueError as e:
-        p.error(str(e))
+    expect, control_info = parsed_expectation(p, a)
     cond = load_condition(a.condition, expect)
     stats.check_params(harvest.params, a.harvest)
     diffusion, ae = load_diffusion(a.diffusion), load_autoencoder(a.autoencoder)
